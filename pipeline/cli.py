@@ -1,0 +1,174 @@
+"""Command line: ``pagetag <command> ...``.
+
+Each subcommand is a :class:`Command` in :data:`COMMANDS`; add one there to extend the CLI.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import textwrap
+from dataclasses import dataclass
+from typing import Callable
+
+from pipeline import __version__
+from pipeline.errors import PagetagError
+
+PROG = "pagetag"
+
+
+@dataclass(frozen=True)
+class Command:
+    """A subcommand: its name, one-line help, examples, argument setup and runner (returns the exit code)."""
+
+    name: str
+    help: str
+    examples: str
+    add_arguments: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[argparse.Namespace], int]
+
+
+def _positive_float(value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {value!r}") from None
+    if number <= 0:
+        raise argparse.ArgumentTypeError(f"must be positive: {value!r}")
+    return number
+
+
+def _positive_int(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {value!r}") from None
+    if number <= 0:
+        raise argparse.ArgumentTypeError(f"must be positive: {value!r}")
+    return number
+
+
+def one_line(exc: BaseException) -> str:
+    """A one-line message for an exception: PagetagError text as is, others prefixed with their type."""
+    message = " ".join(str(exc).split())
+    if isinstance(exc, PagetagError):
+        return message or type(exc).__name__
+    return f"unexpected {type(exc).__name__}" + (f": {message}" if message else "")
+
+
+def report_error(input_name: str, message: str) -> None:
+    """Print ``pagetag: error: <input>: <reason>`` on stderr."""
+    print(f"{PROG}: error: {input_name}: {message}", file=sys.stderr)
+
+
+# --- clean ----------------------------------------------------------------------------------
+
+def _add_clean_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("inputs", nargs="+", metavar="INPUT", help="http(s) URL, .html/.htm or text file, or - for stdin")
+    parser.add_argument("--json", action="store_true", help="print one JSON object per input per line")
+    parser.add_argument("--timeout", type=_positive_float, default=15.0, metavar="S",
+                        help="network timeout in seconds (default: %(default)s)")
+    parser.add_argument("--max-bytes", type=_positive_int, default=5_000_000, metavar="N",
+                        help="refuse inputs larger than N bytes (default: %(default)s)")
+
+
+def _run_clean(args: argparse.Namespace) -> int:
+    from pipeline.clean import clean_page
+    from pipeline.fetch import read_input
+
+    failures = 0
+    for index, source in enumerate(args.inputs):
+        try:
+            result = clean_page(read_input(source, timeout=args.timeout, max_bytes=args.max_bytes))
+        except Exception as exc:  # one bad input must never lose the batch
+            failures += 1
+            if args.json:
+                print(json.dumps({"input": source, "error": one_line(exc)}, ensure_ascii=False), flush=True)
+            else:
+                report_error(source, one_line(exc))
+            continue
+        if args.json:
+            record = {
+                "input": result.input,
+                "title": result.title,
+                "language": result.language,
+                "text": result.text,
+                "removed": [{"text": item.text, "reason": item.reason} for item in result.removed],
+                "stats": result.stats,
+            }
+            print(json.dumps(record, ensure_ascii=False), flush=True)
+        else:
+            if index:
+                print()
+            print(f"==> {source} <==  language: {result.language}  title: {result.title or '-'}  "
+                  f"removed: {len(result.removed)}")
+            print(result.text, flush=True)
+    return 1 if failures else 0
+
+
+CLEAN = Command(
+    name="clean",
+    help="extract and clean the main text of pages",
+    examples=textwrap.dedent("""\
+        examples:
+          pagetag clean https://example.org/health/article.html
+          pagetag clean page.html notes.txt --json > clean.jsonl
+          curl -s https://example.org/a.html | pagetag clean - --timeout 5
+
+        Each input prints a header line then its clean text; with --json one object per line:
+          {"input", "title", "language", "text", "removed": [{"text", "reason"}], "stats": {...}}
+        A failed input prints {"input", "error"} (--json) or "pagetag: error: INPUT: REASON" on stderr;
+        the other inputs are still processed. Exit status: 0 all ok, 1 some input failed, 2 usage error.
+        """),
+    add_arguments=_add_clean_arguments,
+    run=_run_clean,
+)
+
+COMMANDS: list[Command] = [CLEAN]
+
+
+def build_parser(commands: list[Command] | None = None) -> argparse.ArgumentParser:
+    """The top-level parser with one subparser per command (``args.command`` holds the Command)."""
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="Classify multilingual health web pages by source type, evidence level and topic.",
+        epilog=f"Run '{PROG} COMMAND --help' for a command's options and examples.",
+    )
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    subparsers = parser.add_subparsers(title="commands", metavar="COMMAND")
+    for command in COMMANDS if commands is None else commands:
+        subparser = subparsers.add_parser(
+            command.name,
+            help=command.help,
+            description=command.help[:1].upper() + command.help[1:] + ".",
+            epilog=command.examples,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        command.add_arguments(subparser)
+        subparser.set_defaults(command=command)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; returns the exit status (0 ok, 1 failure, 2 usage error)."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version and usage errors
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
+    command = getattr(args, "command", None)
+    if command is None:
+        parser.print_usage(sys.stderr)
+        print(f"{PROG}: error: a command is required", file=sys.stderr)
+        return 2
+    try:
+        return command.run(args)
+    except PagetagError as exc:
+        print(f"{PROG}: error: {one_line(exc)}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 1
