@@ -51,8 +51,12 @@ MAX_BLOCK_LINES = 15
 TEASER_TITLE_MAX_WORDS = 25
 BLURB_MAX_WORDS = 35
 SHORT_PARAGRAPH_WORDS = 8
-MIN_DUPLICATE_WORDS = 3
-MIN_DUPLICATE_SENTENCE_CHARS = 50
+MIN_MAIN_TEXT_WORDS = 5
+"""Fewer words extracted from a page means only menus or buttons were found."""
+MIN_DUPLICATE_WORDS = 25
+MIN_DUPLICATE_SENTENCE_CHARS = 100
+FLAT_PARAGRAPH_CHARS = 1000
+"""A paragraph this long is likely a whole text without line breaks: repeated sentences in it are dropped."""
 
 # trafilatura options chosen by benchmarks/extraction.py (see benchmarks/results/extraction.md).
 TRAFILATURA_OPTIONS = {
@@ -196,6 +200,7 @@ _BULLET = re.compile(r"^(?:[-•*·▪►>»]|\d{1,2}[.)])\s+")
 _SENTENCE_SPLIT = re.compile(r"(?<=[.!?…])\s+(?=[\"«“(]?[A-ZÀ-ÖØ-Þ0-9])")
 _URL = re.compile(r"https?://\S+|www\.\S+", re.IGNORECASE)
 _HEADLINE_END = ".,;:"
+_SENTENCE_END = ".!?…»\"”)"
 
 # Characters that cp1252/latin-1 map to bytes 0x80-0xBF (UTF-8 continuation bytes).
 _CONTINUATION = "\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6\u02dc\u2013\u2014\u2018-\u201a\u201c-\u201e\u2020-\u2022\u2026\u2030\u2039\u203a\u20ac\u2122"
@@ -294,7 +299,7 @@ def _boilerplate_reason(line: str) -> str | None:
         return "share"
     if _FOLLOW_LINE.match(line):
         return "follow"
-    if _NEWSLETTER_START.match(line) or (_NEWSLETTER_WORD.search(line) and _NEWSLETTER_ACTION.search(line)):
+    if (_NEWSLETTER_START.match(line) and not _BULLET.match(line)) or (_NEWSLETTER_WORD.search(line) and _NEWSLETTER_ACTION.search(line)):
         return "newsletter"
     return None
 
@@ -315,16 +320,19 @@ class _Cleaner:
         return bool(self.link_texts) and _line_key(line) in self.link_texts
 
     def strip_furniture(self, lines: list[str]) -> list[str]:
-        """Drop boilerplate lines, teaser lines and "read also" blocks."""
-        kept: list[str] = []
-        index = 0
-        while index < len(lines):
-            line = lines[index]
-            index += 1
+        """Drop boilerplate lines, then teaser lines and "read also" blocks."""
+        content: list[str] = []
+        for line in lines:
             reason = _boilerplate_reason(line)
             if reason:
                 self.drop(line, reason)
-                continue
+            else:
+                content.append(line)
+        kept: list[str] = []
+        index = 0
+        while index < len(content):
+            line = content[index]
+            index += 1
             if _BUTTON_LINE.match(line):
                 self.drop(line, "teaser")
                 continue
@@ -333,7 +341,7 @@ class _Cleaner:
                 rest = teaser.group("rest").strip()
                 if not re.search(r"\w", rest):
                     self.drop(line, "teaser")
-                    index = self.skip_teaser_block(lines, index)
+                    index = self.skip_teaser_block(content, index)
                     continue
                 strong = bool(_STRONG_TEASER_RE.match(teaser.group("marker")))
                 if strong or teaser.group("sep"):
@@ -352,33 +360,60 @@ class _Cleaner:
         return kept
 
     def skip_teaser_block(self, lines: list[str], index: int) -> int:
-        """After a "read also" heading, drop the teaser headlines (and their blurbs) that follow it."""
+        """After a "read also" heading, drop the teaser headlines that follow it.
+
+        One-line blurbs count as teasers only after a linked headline, or when the block runs
+        to the end of the text (then nothing of the article follows).
+        """
+        rest = lines[index:]
+        if len(rest) <= MAX_BLOCK_LINES and self.is_teaser_list(rest):
+            for line in rest:
+                self.drop(line, "teaser")
+            return len(lines)
         start = index
-        previous_was_headline = False
+        previous_was_link = False
         while index < len(lines) and index - start < MAX_BLOCK_LINES:
             line = lines[index]
             if self.is_link_line(line) or _is_headline(line):
-                previous_was_headline = True
-            elif previous_was_headline and _is_blurb(line):
-                previous_was_headline = False
+                previous_was_link = self.is_link_line(line)
+            elif previous_was_link and _is_blurb(line):
+                previous_was_link = False
             else:
                 break
             self.drop(line, "teaser")
             index += 1
         return index
 
+    def is_teaser_list(self, lines: list[str]) -> bool:
+        """True when every line is a headline/link, or a one-line blurb right after one."""
+        previous_was_headline = False
+        for line in lines:
+            if self.is_link_line(line) or _is_headline(line):
+                previous_was_headline = True
+            elif previous_was_headline and _is_blurb(line):
+                previous_was_headline = False
+            else:
+                return False
+        return True
+
     def drop_duplicates(self, lines: list[str]) -> list[str]:
-        """Keep the first copy of repeated paragraphs, and of repeated long sentences."""
+        """Keep the first copy of repeated prose paragraphs, and of repeated long sentences."""
         seen_lines: set[str] = set()
         seen_sentences: set[str] = set()
         kept: list[str] = []
         for line in lines:
+            if _BULLET.match(line) or line.startswith("|"):  # list and table rows repeat legitimately
+                kept.append(line)
+                continue
             key = line.casefold()
-            if len(line.split()) >= MIN_DUPLICATE_WORDS and key in seen_lines:
+            if key in seen_lines and len(line.split()) >= MIN_DUPLICATE_WORDS and line[-1] in _SENTENCE_END:
                 self.drop(line, "duplicate_paragraph")
                 continue
             seen_lines.add(key)
-            sentences = _SENTENCE_SPLIT.split(line) if len(line) > 2 * MIN_DUPLICATE_SENTENCE_CHARS else [line]
+            if len(line) < FLAT_PARAGRAPH_CHARS:
+                kept.append(line)
+                continue
+            sentences = _SENTENCE_SPLIT.split(line)
             unique: list[str] = []
             for sentence in sentences:
                 sentence_key = sentence.casefold()
@@ -391,6 +426,16 @@ class _Cleaner:
                 kept.append(line if len(unique) == len(sentences) else " ".join(unique))
         return kept
 
+    def is_story_line(self, line: str) -> bool:
+        """A line that may point to another story: a link of the page, or (plain text) a headline.
+
+        With the page's links known, a headline that is not a link is article content (a list,
+        a tour date); bulleted and table lines are lists either way.
+        """
+        if self.is_link_line(line):
+            return True
+        return not self.link_texts and not _BULLET.match(line) and not line.startswith("|") and _is_headline(line)
+
     def trailing_run_start(self, lines: list[str], allow_blurbs: bool) -> int:
         """Index where the trailing run of headline/link lines starts (len(lines) when there is none)."""
         start = len(lines)
@@ -399,14 +444,14 @@ class _Cleaner:
             line = lines[index]
             if _REFERENCES_HEADING.match(lines[index - 1]) or _REFERENCE_LIKE.search(line):
                 break
-            if self.is_link_line(line) or _is_headline(line):
+            if self.is_story_line(line):
                 start = index
                 index -= 1
             elif (
                 _is_blurb(line)
                 and (allow_blurbs or self.is_link_line(lines[index - 1]))
                 and index - 1 > 0
-                and _is_headline(lines[index - 1])
+                and self.is_story_line(lines[index - 1])
             ):
                 start = index - 1
                 index -= 2
@@ -427,7 +472,7 @@ class _Cleaner:
         if not run:
             return lines
         link_lines = sum(self.is_link_line(line) for line in run)
-        headline_lines = sum(_is_headline(line) or self.is_link_line(line) for line in run)
+        headline_lines = sum(self.is_story_line(line) for line in run)
         if link_lines >= MIN_TRAILING_RUN:
             unrelated = True
         elif similarity is not None:
@@ -450,7 +495,7 @@ def _count(removed: list[Removed], *reasons: str) -> float:
 def text_stats(text: str, paragraphs: list[str], removed: list[Removed], *, original_chars: int,
                mojibake_fixed: int, link_chars: int) -> dict[str, float]:
     """Numeric, language-neutral features of the clean text and of what was removed."""
-    letters = [ch for ch in text if ch.isalpha()]
+    n_letters = sum(map(str.isalpha, text))
     n_chars = len(text)
     n_paragraphs = len(paragraphs)
     return {
@@ -461,8 +506,8 @@ def text_stats(text: str, paragraphs: list[str], removed: list[Removed], *, orig
         "short_paragraph_ratio": (
             sum(len(p.split()) < SHORT_PARAGRAPH_WORDS for p in paragraphs) / n_paragraphs if n_paragraphs else 0.0
         ),
-        "digit_ratio": sum(ch.isdigit() for ch in text) / n_chars if n_chars else 0.0,
-        "uppercase_ratio": sum(ch.isupper() for ch in letters) / len(letters) if letters else 0.0,
+        "digit_ratio": sum(map(str.isdigit, text)) / n_chars if n_chars else 0.0,
+        "uppercase_ratio": sum(map(str.isupper, text)) / n_letters if n_letters else 0.0,
         "n_urls": float(len(_URL.findall(text))),
         "teasers_removed": _count(removed, "teaser"),
         "trailing_links_removed": _count(removed, "trailing_links"),
@@ -535,7 +580,7 @@ def clean_html(html: str, *, url: str | None = None, input: str = "", similarity
     result = clean_text(
         document.text, input=input, title=document.title, similarity=similarity, link_texts=anchor_texts(tree),
     )
-    if not result.text.strip():
+    if len(result.text.split()) < MIN_MAIN_TEXT_WORDS:
         raise InputError(f"no main text could be extracted from {label}")
     return result
 

@@ -1,0 +1,298 @@
+"""Tests for the text cleaner, HTML extraction and language detection (pages written for these tests)."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from pipeline.clean import STAT_KEYS, CleanResult, clean_html, clean_page, clean_text, repair_mojibake
+from pipeline.errors import InputError
+from pipeline.fetch import Page
+from pipeline.lang import SUPPORTED_LANGUAGES, detect_language, normalize_language_code
+
+DATA = Path(__file__).parent / "data"
+BENCH_DIR = Path(__file__).resolve().parents[2] / "shared" / "html_bench"
+
+LUPUS_SENTENCES = [
+    "Des chercheurs de l'hôpital Saint-Louis à Paris ont traité douze patients atteints d'un lupus sévère",
+    "Deux ans après l'intervention, neuf d'entre eux sont en rémission complète",
+    "Le lupus érythémateux disséminé est une maladie auto-immune chronique qui touche surtout les femmes jeunes.",
+    "Le système immunitaire s'attaque alors à la peau, aux articulations et parfois aux reins.",
+    "Les traitements actuels reposent sur les antipaludéens de synthèse",
+    "« Ces résultats sont encourageants, mais il faudra les confirmer sur un plus grand nombre de patients »",
+    "Une étude de phase 3 doit commencer l'an prochain dans plusieurs centres français.",
+]
+UNRELATED_HEADLINES_FR = [
+    "Grippe aviaire : un nouveau foyer détecté dans un élevage breton",
+    "Cancer du sein : le dépistage organisé bientôt élargi dès 40 ans",
+    "Cancer du pancréas : une piste prometteuse venue des États-Unis",
+]
+
+
+def lupus_text(trailing: list[str]) -> str:
+    """The lupus article as plain text, followed by ``trailing`` lines."""
+    return "\n".join(["Lupus : une greffe de cellules souches redonne espoir aux malades", *LUPUS_SENTENCES, *trailing])
+
+
+def assert_all_present(text: str, sentences: list[str]) -> None:
+    for sentence in sentences:
+        assert sentence in text, f"article text lost: {sentence!r}"
+
+
+def assert_all_absent(text: str, pieces: list[str]) -> None:
+    for piece in pieces:
+        assert piece not in text, f"boilerplate kept: {piece!r}"
+
+
+def topic_similarity(texts):
+    """Stand-in sentence encoder: L2-normalised counts of a few topic words."""
+    vocabulary = ["lupus", "auto-immune", "immunitaire", "cellules", "grippe", "cancer", "aviaire", "sein", "pancréas"]
+    rows = []
+    for text in texts:
+        lowered = text.lower()
+        row = np.array([lowered.count(word) for word in vocabulary], dtype=float) + 1e-6
+        rows.append(row / np.linalg.norm(row))
+    return np.vstack(rows)
+
+
+# --- trailing link lists ----------------------------------------------------------------------
+
+def test_french_html_article_loses_unrelated_trailing_links_and_keeps_every_sentence():
+    result = clean_html((DATA / "lupus_fr.html").read_text(encoding="utf-8"), input="lupus_fr.html")
+    assert result.title == "Lupus : une greffe de cellules souches redonne espoir aux malades"
+    assert result.language == "fr"
+    assert_all_present(result.text, LUPUS_SENTENCES)
+    assert_all_absent(result.text, [*UNRELATED_HEADLINES_FR, "Comment bien choisir son matelas", "Partager", "newsletter"])
+    assert result.stats["trailing_links_removed"] == 3
+    assert result.stats["teasers_removed"] == 1
+    assert result.stats["link_density"] > 0
+
+
+def test_trailing_headlines_in_plain_text_are_removed_by_structure():
+    result = clean_text(lupus_text(UNRELATED_HEADLINES_FR[:2]))
+    assert_all_present(result.text, LUPUS_SENTENCES)
+    assert_all_absent(result.text, UNRELATED_HEADLINES_FR[:2])
+    assert [item.reason for item in result.removed] == ["trailing_links", "trailing_links"]
+
+
+def test_similarity_removes_unrelated_headline_with_blurb_and_keeps_related_closing_lines():
+    unrelated = ["Grippe aviaire : un nouveau foyer en Bretagne", "Les services vétérinaires surveillent la grippe aviaire."]
+    result = clean_text(lupus_text(unrelated), similarity=topic_similarity)
+    assert_all_absent(result.text, unrelated)
+    assert_all_present(result.text, LUPUS_SENTENCES)
+
+    related = ["Vivre avec un lupus au quotidien", "Lupus et cellules souches : les prochaines étapes"]
+    kept = clean_text(lupus_text(related), similarity=topic_similarity)
+    assert_all_present(kept.text, related)
+    assert kept.removed == []
+
+
+def test_similarity_threshold_is_a_parameter():
+    related = ["Vivre avec un lupus au quotidien", "Lupus et cellules souches : les prochaines étapes"]
+    result = clean_text(lupus_text(related), similarity=topic_similarity, similarity_threshold=1.01)
+    assert_all_absent(result.text, related)
+
+
+def test_conclusion_list_and_reference_list_stay():
+    text = (DATA / "heart_en.txt").read_text(encoding="utf-8")
+    result = clean_text(text)
+    assert result.removed == []
+    assert result.text.splitlines() == [line for line in text.splitlines() if line.strip()]
+    assert result.language == "en"
+
+
+def test_single_closing_headline_like_line_stays_without_similarity():
+    text = lupus_text(["Propos recueillis par Claire Dubois"])
+    assert clean_text(text).text.endswith("Propos recueillis par Claire Dubois")
+
+
+# --- teasers ------------------------------------------------------------------------------------
+
+def test_german_seo_text_loses_teasers_ads_share_and_duplicates():
+    result = clean_text((DATA / "impfung_de.txt").read_text(encoding="utf-8"))
+    assert_all_present(result.text, [
+        "Grippeimpfung im Herbst: Was Sie jetzt wissen müssen",
+        "Die Ständige Impfkommission empfiehlt die Grippeimpfung allen Menschen ab 60 Jahren",
+        "Der beste Zeitpunkt für die Impfung ist Oktober oder November",
+        "Der Impfstoff wird jedes Jahr an die zirkulierenden Virusstämme angepasst",
+        "Nebenwirkungen sind meist mild",
+        "Wer Fieber hat, sollte die Impfung verschieben, bis die Erkrankung abgeklungen ist.",
+        "Die Kosten übernehmen die gesetzlichen Krankenkassen",
+    ])
+    assert_all_absent(result.text, [
+        "Das könnte Sie auch interessieren", "Hausmittel gegen Erkältung", "Anzeige", "Teilen", "Lesen Sie auch",
+        "Rückenschmerzen", "Warum Schlaf so wichtig", "Mehr zum Thema", "Newsletter", "Cookies",
+    ])
+    assert result.text.count("Der Impfstoff wird jedes Jahr") == 1
+    reasons = {item.reason for item in result.removed}
+    assert reasons == {"teaser", "advertisement", "share", "newsletter", "cookie", "duplicate_paragraph"}
+    assert result.stats["duplicates_removed"] == 1
+    assert result.language == "de"
+
+
+@pytest.mark.parametrize("teaser", [
+    "Sujet à lire : Comment bien choisir son matelas",
+    "Avez-vous vu cela : Les bienfaits du citron le matin",
+    "À lire aussi : Dix aliments contre la fatigue",
+    "Lire aussi - Le jeûne intermittent est-il dangereux ?",
+    "Lesen Sie auch: Zehn Tipps für besseren Schlaf",
+    "Das könnte Sie auch interessieren: Die besten Hausmittel",
+    "Mehr zum Thema: Vitamin D im Winter",
+    "Read also: Five signs of vitamin B12 deficiency",
+    "Read more: How sleep shapes the immune system",
+    "Related: Coffee and heart rhythm",
+    "See also: The new guidelines for blood pressure",
+    "Ver también: Cómo prevenir la gripe",
+    "Lee también: Los beneficios de caminar",
+    "Leggi anche: Come ridurre il colesterolo",
+    "Potrebbe interessarti: La dieta mediterranea",
+])
+def test_teaser_lines_are_removed_in_many_languages(teaser):
+    article = ["Regular exercise lowers blood pressure in most adults.", "Doctors advise thirty minutes a day."]
+    result = clean_text("\n".join([article[0], teaser, article[1]]))
+    assert result.text == "\n".join(article)
+    assert result.removed[0].reason == "teaser"
+    assert result.stats["teasers_removed"] == 1
+
+
+def test_inline_teaser_in_text_without_line_breaks():
+    text = ("Le magnésium aide à lutter contre la fatigue. Sujet à lire : Comment bien dormir en été. "
+            "Les légumes verts et les amandes en contiennent beaucoup.")
+    result = clean_text(text)
+    assert result.text == ("Le magnésium aide à lutter contre la fatigue. "
+                           "Les légumes verts et les amandes en contiennent beaucoup.")
+    assert result.removed[0].reason == "teaser"
+
+
+@pytest.mark.parametrize("sentence", [
+    "Related diseases include lupus nephritis and Sjögren syndrome.",
+    "See also the guidance of the World Health Organization on salt intake.",
+    "Partager ses émotions aide les patients atteints de maladies chroniques.",
+    "The newsletter of the cardiology society reported the first results last week.",
+])
+def test_ordinary_sentences_that_start_like_boilerplate_stay(sentence):
+    text = "Regular exercise lowers blood pressure in most adults.\n" + sentence
+    assert clean_text(text).text == text
+
+
+# --- share / cookie / newsletter / ads / mojibake ------------------------------------------------
+
+@pytest.mark.parametrize(("line", "reason"), [
+    ("Share this article", "share"),
+    ("Partager : Facebook Twitter E-mail", "share"),
+    ("Facebook | Twitter | WhatsApp", "share"),
+    ("Follow us on Instagram", "follow"),
+    ("Suivez-nous sur Facebook", "follow"),
+    ("Sign up for our newsletter", "newsletter"),
+    ("Abonnez-vous à notre newsletter gratuite", "newsletter"),
+    ("Accept cookies", "cookie"),
+    ("This website uses cookies to improve your experience. Accept all", "cookie"),
+    ("Advertisement", "advertisement"),
+    ("Publicité", "advertisement"),
+    ("Anzeige", "advertisement"),
+    ("Story continues below", "advertisement"),
+])
+def test_page_furniture_lines_are_removed(line, reason):
+    result = clean_text(f"Sleep helps the body repair tissue.\n{line}\nAdults need seven to nine hours.")
+    assert result.text == "Sleep helps the body repair tissue.\nAdults need seven to nine hours."
+    assert [(item.text, item.reason) for item in result.removed] == [(line, reason)]
+
+
+def test_mojibake_is_repaired_and_counted():
+    text = "Le lupus touche surtout les femmes jeunes, prÃ©cise l'Ã©tude. Il sâ€™attaque Ã la peau."
+    result = clean_text(text)
+    assert result.text == "Le lupus touche surtout les femmes jeunes, précise l'étude. Il s’attaque à la peau."
+    assert result.stats["mojibake_fixed"] == 4
+
+
+def test_correct_accents_are_not_touched_by_mojibake_repair():
+    text = "Été, à côté, naïve, Ärzte, über, São Paulo, señor, voilà»"
+    assert repair_mojibake(text) == (text, 0)
+
+
+def test_repeated_sentences_in_text_without_line_breaks_are_collapsed():
+    repeated = ("Les symptômes du lupus varient beaucoup d'une personne à l'autre et peuvent toucher la peau, "
+                "les articulations ou les reins.")
+    filler = " ".join(f"Phrase numéro {n} de l'article, avec des détails sur le traitement." for n in range(20))
+    text = f"{repeated} {filler} {repeated} Fin de l'article."
+    result = clean_text(text)
+    assert result.text.count(repeated) == 1
+    assert result.text.endswith("Fin de l'article.")
+    assert result.stats["duplicates_removed"] == 1
+
+
+# --- contract -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("text", ["", "   \n  ", "Hello", (DATA / "impfung_de.txt").read_text(encoding="utf-8")])
+def test_stats_always_have_every_key_as_float(text):
+    result = clean_text(text, input="x")
+    assert isinstance(result, CleanResult)
+    assert set(result.stats) == set(STAT_KEYS)
+    assert all(isinstance(value, float) for value in result.stats.values())
+    assert 0.0 <= result.stats["removed_chars_ratio"] <= 1.0
+
+
+def test_html_without_main_text_raises_input_error():
+    with pytest.raises(InputError, match="no main text could be extracted from login.html"):
+        clean_html((DATA / "no_main_text.html").read_text(encoding="utf-8"), input="login.html")
+
+
+def test_clean_page_dispatches_on_html_or_text():
+    html_page = Page(input="a.html", url=None, html=(DATA / "lupus_fr.html").read_text(encoding="utf-8"), text=None)
+    text_page = Page(input="b.txt", url=None, html=None, text=(DATA / "heart_en.txt").read_text(encoding="utf-8"))
+    assert clean_page(html_page).input == "a.html"
+    assert clean_page(text_page).title is None
+    with pytest.raises(InputError, match="no text left"):
+        clean_page(Page(input="c.txt", url=None, html=None, text="Advertisement\nShare this article"))
+
+
+def test_clean_text_is_fast():
+    import time
+
+    text = (DATA / "impfung_de.txt").read_text(encoding="utf-8") * 20
+    clean_text(text)
+    start = time.perf_counter()
+    for _ in range(20):
+        clean_text(text)
+    assert (time.perf_counter() - start) / 20 < 0.05
+
+
+# --- language -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("text", "code"), [
+    ("Le lupus est une maladie auto-immune chronique qui touche surtout les femmes.", "fr"),
+    ("Die Grippeimpfung wird allen Menschen ab sechzig Jahren empfohlen.", "de"),
+    ("Regular exercise lowers blood pressure in most adults.", "en"),
+    ("La dieta mediterranea riduce il rischio di malattie cardiovascolari.", "it"),
+    ("ok", "und"),
+    ("12345 67890 !!!", "und"),
+])
+def test_detect_language(text, code):
+    assert detect_language(text) == code
+
+
+def test_supported_languages_and_code_normalisation():
+    assert len(SUPPORTED_LANGUAGES) == 15  # USE multilingual's 16 languages, zh-cn and zh-tw both "zh"
+    assert normalize_language_code("zh-TW") == "zh"
+    assert normalize_language_code("pt_BR") == "pt"
+
+
+# --- quality floor on real pages --------------------------------------------------------------
+
+@pytest.mark.skipif(not (BENCH_DIR / "scrapinghub").is_dir(), reason="../shared/html_bench is not available")
+def test_extraction_gate():
+    """On 25 ScrapingHub pages our extraction is at least as good as plain trafilatura."""
+    spec = importlib.util.spec_from_file_location("extraction_bench", Path(__file__).parents[1] / "benchmarks" / "extraction.py")
+    bench = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = bench  # dataclasses look their module up there
+    spec.loader.exec_module(bench)
+    pages = bench.load_pages("scrapinghub", 25)
+    plain = bench.shingle_scores([(bench.SYSTEMS["trafilatura (default extract)"](p.raw, p.url), p.gold["articleBody"]) for p in pages])
+    ours = bench.shingle_scores([(bench.SYSTEMS["pagetag clean_html"](p.raw, p.url), p.gold["articleBody"]) for p in pages])
+    assert ours["f1"] >= plain["f1"] - 0.005
+    assert ours["precision"] >= plain["precision"]
+    assert ours["f1"] >= 0.93
