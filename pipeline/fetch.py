@@ -27,6 +27,7 @@ MAX_REDIRECTS = 5
 USER_AGENT = f"pagetag/{__version__} (+health page classifier)"
 ACCEPTED_CONTENT_TYPES = ("text/html", "application/xhtml+xml", "text/plain", "application/xml", "text/xml")
 READ_CHUNK = 64 * 1024
+WESTERN_ENCODINGS = ("cp1252", "iso8859_15", "latin_1")
 
 _MAGIC_SIGNATURES = (
     (b"%PDF-", "a PDF document"),
@@ -237,10 +238,20 @@ def decode_bytes(raw: bytes, declared_charset: str | None = None) -> str:
                 return raw.decode(codec)
             except UnicodeDecodeError:
                 continue
-    best = charset_normalizer.from_bytes(raw[:200_000]).best()
-    if best is not None and best.encoding:
-        return raw.decode(best.encoding, errors="replace")
-    return raw.decode("utf-8", errors="replace")
+    encoding = _detect_encoding(raw[:200_000])
+    return raw.decode(encoding or "utf-8", errors="replace")
+
+
+def _detect_encoding(raw: bytes) -> str | None:
+    """charset-normalizer's guess; among equally clean guesses prefer cp1252 (Western web pages)."""
+    matches = list(charset_normalizer.from_bytes(raw))
+    if not matches:
+        return None
+    least_chaos = min(match.chaos for match in matches)
+    for match in matches:
+        if match.encoding in WESTERN_ENCODINGS and match.chaos <= least_chaos + 0.01:
+            return match.encoding
+    return matches[0].encoding
 
 
 def _codec_name(charset: str | None) -> str | None:
