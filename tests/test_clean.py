@@ -67,9 +67,24 @@ def test_french_html_article_loses_unrelated_trailing_links_and_keeps_every_sent
     assert result.language == "fr"
     assert_all_present(result.text, LUPUS_SENTENCES)
     assert_all_absent(result.text, [*UNRELATED_HEADLINES_FR, "Comment bien choisir son matelas", "Partager", "newsletter"])
-    assert result.stats["trailing_links_removed"] == 3
     assert result.stats["teasers_removed"] == 1
+
+
+def test_trailing_lines_that_are_page_links_are_removed_with_their_blurbs():
+    blurb = "Les autorités sanitaires ont ordonné l'abattage de tout l'élevage."
+    text = lupus_text([UNRELATED_HEADLINES_FR[0], blurb, *UNRELATED_HEADLINES_FR[1:]])
+    result = clean_text(text, link_texts=["Accueil", *UNRELATED_HEADLINES_FR])
+    assert_all_present(result.text, LUPUS_SENTENCES)
+    assert_all_absent(result.text, [*UNRELATED_HEADLINES_FR, blurb])
+    assert result.stats["trailing_links_removed"] == 4
     assert result.stats["link_density"] > 0
+
+
+def test_with_page_links_known_trailing_headlines_that_are_not_links_stay():
+    tour = ["July 26 – Saratoga Springs, NY", "July 30 – Noblesville, IN", "August 2 – Clarkston, MI"]
+    result = clean_text(lupus_text(tour), link_texts=UNRELATED_HEADLINES_FR)
+    assert_all_present(result.text, tour)
+    assert result.removed == []
 
 
 def test_trailing_headlines_in_plain_text_are_removed_by_structure():
