@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import json
 import re
+import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -132,15 +133,17 @@ def _clean_with_datasets(sources: list[str], *, workers: int, timeout: float, ma
     bars_were_disabled = datasets.are_progress_bars_disabled()
     if not progress:
         datasets.disable_progress_bars()
-    try:
-        records = datasets.Dataset.from_dict({"input": sources}).map(
-            clean_record, fn_kwargs={"timeout": timeout, "max_bytes": max_bytes}, features=_record_features(),
-            num_proc=workers if workers > 1 and len(sources) > 1 else None, desc="read+clean")
-    finally:
-        if not bars_were_disabled:
-            datasets.enable_progress_bars()
-    for record in records:
-        yield outcome_from_record(record)
+    with tempfile.TemporaryDirectory(prefix="pagetag-") as arrow_dir:
+        try:
+            records = datasets.Dataset.from_dict({"input": sources}).map(
+                clean_record, fn_kwargs={"timeout": timeout, "max_bytes": max_bytes}, features=_record_features(),
+                num_proc=workers if workers > 1 and len(sources) > 1 else None,
+                cache_file_name=str(Path(arrow_dir) / "clean.arrow"), desc="read+clean")
+        finally:
+            if not bars_were_disabled:
+                datasets.enable_progress_bars()
+        for record in records:
+            yield outcome_from_record(record)
 
 
 def read_and_clean_all(sources: list[str], *, engine: str = "threads", workers: int = 1, timeout: float = 15.0,
@@ -155,8 +158,11 @@ def read_and_clean_all(sources: list[str], *, engine: str = "threads", workers: 
     if workers <= 1 or len(sources) <= 1:
         yield from (read_and_clean(s, timeout=timeout, max_bytes=max_bytes) for s in sources)
         return
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="read-clean") as pool:
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="read-clean")
+    try:
         yield from pool.map(lambda s: read_and_clean(s, timeout=timeout, max_bytes=max_bytes), sources)
+    finally:  # on an early stop (Ctrl-C, closed pipe) do not wait for the inputs not yet started
+        pool.shutdown(cancel_futures=True)
 
 
 # --- classification --------------------------------------------------------------------------
