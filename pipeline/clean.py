@@ -138,16 +138,19 @@ _BUTTON_LINE = re.compile(r"^[^\w]{0,3}" + _alternation(_BUTTONS) + r"\s*[.…>�
 
 _SOCIAL = _alternation([
     "facebook", "twitter", "x", "whatsapp", "linkedin", "pinterest", "reddit", "telegram", "messenger", "xing",
-    "e-?mail", "email", "mail", "print", "imprimer", "drucken", "stampa", "imprimir", "copy link", "copier le lien",
+    "e-?mail", "mail", "print", "imprimer", "drucken", "stampa", "imprimir", "copy link", "copier le lien",
     "link kopieren", "tweet", "tweeten", "pin it", "flipboard", "bluesky", "threads", "instagram", "youtube",
     "tiktok", "sms", "share", "partager", "teilen",
 ])
+# One network name and what separates it from the next; the alternatives never overlap (no backtracking blow-up).
+_SOCIAL_ITEM = "(?:" + _SOCIAL + r"(?:\s*[|·•,/-]\s*|\s+|$))"
 _SHARE_LINE = re.compile(
-    r"^\W{0,3}(?:share|partager|partagez|teilen|compartir|condividi|compartilhe|delen|email this|print this)"
+    r"^\W{0,3}(?:share|partager|partagez|teilen|compartir|condividi|compartilhe|delen|email this|print this|"
+    r"(?:diesen |den )?(?:artikel|beitrag) teilen|jetzt teilen)"
     r"(?:\s+(?:this|cet|ce|cette|diesen|den|este|esta|questo|l'|la|le|the)?\s*"
     r"(?:article|artikel|story|post|page|beitrag|artículo|articolo|página|pagina|seite|publication))?"
-    r"(?:\s+(?:on|sur|auf|en|su|via|with|par))?\s*[:|]?\s*(?:" + _SOCIAL + r"(?:\s*[|·•,/-]?\s*))*\W{0,3}$"
-    r"|^\W{0,3}(?:" + _SOCIAL + r"(?:\s*[|·•,/-]?\s*)){2,}\W{0,3}$",
+    r"(?:\s+(?:on|sur|auf|en|su|via|with|par))?\s*[:|]?\s*" + _SOCIAL_ITEM + r"*\W{0,3}$"
+    r"|^\W{0,3}" + _SOCIAL_ITEM + r"{2,}\W{0,3}$",
     re.IGNORECASE,
 )
 _FOLLOW_LINE = re.compile(

@@ -200,6 +200,7 @@ def test_ordinary_sentences_that_start_like_boilerplate_stay(sentence):
     ("Share this article", "share"),
     ("Partager : Facebook Twitter E-mail", "share"),
     ("Facebook | Twitter | WhatsApp", "share"),
+    ("Diesen Artikel teilen", "share"),
     ("Follow us on Instagram", "follow"),
     ("Suivez-nous sur Facebook", "follow"),
     ("Sign up for our newsletter", "newsletter"),
@@ -263,6 +264,17 @@ def test_clean_page_dispatches_on_html_or_text():
     assert clean_page(text_page).title is None
     with pytest.raises(InputError, match="no text left"):
         clean_page(Page(input="c.txt", url=None, html=None, text="Advertisement\nShare this article"))
+
+
+def test_adversarial_lines_do_not_make_the_regexes_backtrack():
+    import time
+
+    lines = ["Share " + "facebook " * 40 + "and more words", "email | " * 60 + "x", "Lire aussi " + "mot " * 3000,
+             ". Related: " * 500, "Ã" * 5000 + "©" * 5000, "- " * 5000]
+    start = time.perf_counter()
+    clean_text("\n".join(lines))
+    clean_text(" ".join(lines))
+    assert time.perf_counter() - start < 2.0
 
 
 def test_clean_text_is_fast():
