@@ -199,6 +199,7 @@ _REFERENCE_LIKE = re.compile(
     r"\bet al\b|\bdoi\b|\bpmid\b|https?://|\b(?:19|20)\d\d\b[;:.,)]|\(\s*(?:19|20)\d\d\s*\)|\b\d+\s*\(\d+\)\s*:\s*\d+",
     re.IGNORECASE,
 )
+_CONTACT_OR_NUMBER = re.compile(r"@|\d[\d ()./-]{6,}\d")
 _BULLET = re.compile(r"^(?:[-•*·▪►>»]|\d{1,2}[.)])\s+")
 _SENTENCE_SPLIT = re.compile(r"(?<=[.!?…])\s+(?=[\"«“(]?[A-ZÀ-ÖØ-Þ0-9])")
 _URL = re.compile(r"https?://\S+|www\.\S+", re.IGNORECASE)
@@ -228,6 +229,8 @@ def _is_headline(line: str) -> bool:
     n_words = len(body.split())
     if not 2 <= n_words <= 16 or len(body) > 140 or body[-1] in _HEADLINE_END:
         return False
+    if body.count(",") >= 2 or _CONTACT_OR_NUMBER.search(body):
+        return False  # "Fruits: bananas, grapes, pears" or a press contact: content, not a headline
     first = body[0]
     return (first.isupper() or first.isdigit() or first in "\"'«“‘¿¡") and not _REFERENCE_LIKE.search(body)
 

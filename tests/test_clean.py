@@ -120,6 +120,14 @@ def test_conclusion_list_and_reference_list_stay():
     assert result.language == "en"
 
 
+@pytest.mark.parametrize("closing", [
+    ["Media Contact: Jane Doe, (555) 874-2667", "Email: press@example.org"],
+    ["Fruits: bananas, blueberries, grapes", "Vegetables: carrots, green beans, tomatoes"],
+])
+def test_press_contacts_and_comma_lists_at_the_end_stay(closing):
+    assert clean_text(lupus_text(closing)).removed == []
+
+
 def test_single_closing_headline_like_line_stays_without_similarity():
     text = lupus_text(["Propos recueillis par Claire Dubois"])
     assert clean_text(text).text.endswith("Propos recueillis par Claire Dubois")
