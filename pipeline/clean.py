@@ -262,8 +262,6 @@ def repair_mojibake(text: str) -> tuple[str, int]:
         fixes += 1
         return decoded
 
-    if "\u00c2" not in text and "\u00c3" not in text and "\u00e2" not in text and not _MOJIBAKE.search(text):
-        return text, 0
     repaired = _MOJIBAKE.sub(fix, text)
     if fixes:
         # "à" is C3 A0; once the non-breaking space became a plain space only "Ã " is left.
@@ -308,7 +306,9 @@ def _boilerplate_reason(line: str) -> str | None:
         return "share"
     if _FOLLOW_LINE.match(line):
         return "follow"
-    if (_NEWSLETTER_START.match(line) and not _BULLET.match(line)) or (_NEWSLETTER_WORD.search(line) and _NEWSLETTER_ACTION.search(line)):
+    if _NEWSLETTER_START.match(line) and not _BULLET.match(line):
+        return "newsletter"
+    if _NEWSLETTER_WORD.search(line) and _NEWSLETTER_ACTION.search(line):
         return "newsletter"
     return None
 

@@ -73,7 +73,10 @@ def read_input(source: str, *, timeout: float = 15.0, max_bytes: int = 5_000_000
         stream = stdin if stdin is not None else sys.stdin
         raw = _read_capped(getattr(stream, "buffer", stream), max_bytes, "standard input")
         return _page_from_bytes(source, None, raw, declared_charset=None, label="standard input")
-    scheme = urllib.parse.urlsplit(source).scheme.lower() if "://" in source else ""
+    try:
+        scheme = urllib.parse.urlsplit(source).scheme.lower() if "://" in source else ""
+    except ValueError as exc:
+        raise InputError(f"invalid URL: {exc}") from None
     if scheme in ("http", "https"):
         return _read_url(source, timeout=timeout, max_bytes=max_bytes)
     if scheme:
@@ -118,13 +121,20 @@ class _LimitedRedirects(urllib.request.HTTPRedirectHandler):
 
 
 def _read_url(url: str, *, timeout: float, max_bytes: int) -> Page:
-    parts = urllib.parse.urlsplit(url)
-    if not parts.hostname:
+    try:
+        hostname = urllib.parse.urlsplit(url).hostname
+    except ValueError as exc:
+        raise InputError(f"invalid URL: {exc}") from None
+    if not hostname:
         raise InputError("invalid URL: no host name")
     opener = urllib.request.build_opener(_LimitedRedirects())
     request = urllib.request.Request(
         url,
-        headers={"User-Agent": USER_AGENT, "Accept": "text/html,application/xhtml+xml,text/plain;q=0.9", "Accept-Encoding": "gzip, deflate"},
+        headers={
+            "User-Agent": USER_AGENT,
+            "Accept": "text/html,application/xhtml+xml,text/plain;q=0.9",
+            "Accept-Encoding": "gzip, deflate",
+        },
     )
     try:
         with opener.open(request, timeout=timeout) as response:
@@ -150,7 +160,7 @@ def _read_url(url: str, *, timeout: float, max_bytes: int) -> Page:
     except ssl.SSLError as exc:
         raise InputError(f"TLS error: {exc.reason or exc}") from None
     except http.client.HTTPException as exc:
-        raise InputError(f"invalid HTTP response or URL: {type(exc).__name__} {exc}".strip()) from None
+        raise InputError(f"invalid URL or HTTP response: {exc}") from None
     except (ValueError, UnicodeError) as exc:
         raise InputError(f"invalid URL: {exc}") from None
     except OSError as exc:

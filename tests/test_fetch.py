@@ -156,6 +156,8 @@ def test_unreachable_url_on_closed_port(closed_port):
     ("https:///no-host", "invalid URL"),
     ("http://127.0.0.1:notaport/", "invalid"),
     ("ftp://example.org/file.html", "unsupported URL scheme 'ftp'"),
+    ("http://[::1", "invalid URL: Invalid IPv6 URL"),
+    ("http://exa mple.org/", "invalid URL"),
 ])
 def test_invalid_urls(url, message):
     with pytest.raises(InputError, match=message):
