@@ -475,7 +475,12 @@ class _Cleaner:
         return start
 
     def drop_trailing_links(self, lines: list[str], title: str | None, similarity, threshold: float) -> list[str]:
-        """Drop the run of other stories' headlines after the article."""
+        """Drop the run of other stories' headlines (and their blurbs) after the article.
+
+        Two or more of the page's own links decide alone. Otherwise, with ``similarity`` the run goes
+        when its embedding is far from the article's (cosine < ``threshold``); without it, when it
+        holds two or more headline-shaped lines. References, contacts and introduced lists stay.
+        """
         start = self.trailing_run_start(lines, allow_blurbs=similarity is not None)
         run = lines[start:]
         if not run:
