@@ -51,6 +51,8 @@ TOP_SENTENCES = 3
 MAX_EXPLAIN_SENTENCES = 40
 MIN_SENTENCE_WORDS = 4
 _SENTENCE_BOUNDARY = re.compile(r"(?<=[.!?…])\s+|\n+")
+_HARD_WRAP = re.compile(r"(?<=[\w,;)%-])\n(?=[a-zß-öø-ÿ0-9(])")
+"""A line break inside a sentence (hard-wrapped plain text): no sentence end before, lowercase after."""
 
 
 @dataclass
@@ -215,8 +217,9 @@ def _batches(items: Iterable, size: int) -> Iterator[list]:
 # --- explanations ----------------------------------------------------------------------------
 
 def split_sentences(text: str) -> list[str]:
-    """Sentences and lines of ``text`` with at least :data:`MIN_SENTENCE_WORDS` words."""
-    return [s.strip() for s in _SENTENCE_BOUNDARY.split(text) if len(s.split()) >= MIN_SENTENCE_WORDS]
+    """Sentences and lines of ``text`` (hard-wrapped lines rejoined) with at least :data:`MIN_SENTENCE_WORDS` words."""
+    return [s.strip() for s in _SENTENCE_BOUNDARY.split(_HARD_WRAP.sub(" ", text))
+            if len(s.split()) >= MIN_SENTENCE_WORDS]
 
 
 def weighty_sentences(predictor, outcomes: list[PageOutcome], top: int = TOP_SENTENCES) -> list[dict]:
