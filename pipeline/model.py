@@ -1,0 +1,135 @@
+"""Features and estimators shared by training and prediction.
+
+A document is one row of a DataFrame: its detected language, its embedding (``e0`` … ``eN``), the
+cleaner's stats (``stat_*``) and the cue counts (``cue_*``). Each head is a scikit-learn Pipeline:
+language centring of the embedding + scaling of the cheap features → logistic regression →
+probability calibration. Everything fitted lives in the Pipeline (no hidden state).
+"""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import joblib
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.compose import ColumnTransformer
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedKFold
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+
+from pipeline.cues import FEATURE_NAMES as CUE_FEATURES
+from pipeline.cues import cue_features
+from pipeline.labels import HEADS
+
+FEATURE_SETS = ("embedding", "features", "embedding+features")
+
+
+class LanguageCentering(BaseEstimator, TransformerMixin):
+    """Subtract each language's mean embedding (fitted on training rows), removing language identity.
+
+    Input: a DataFrame whose first column is the language and the rest the embedding. Languages with
+    fewer than ``min_docs`` training rows, and languages unseen at fit time, use the global mean.
+    """
+
+    def __init__(self, min_docs: int = 20, enabled: bool = True):
+        self.min_docs = min_docs
+        self.enabled = enabled
+
+    def fit(self, X, y=None):
+        langs, emb = _split_lang(X)
+        self.global_mean_ = emb.mean(axis=0)
+        self.means_ = {}
+        for lang in np.unique(langs):
+            rows = langs == lang
+            if rows.sum() >= self.min_docs:
+                self.means_[lang] = emb[rows].mean(axis=0)
+        return self
+
+    def transform(self, X):
+        langs, emb = _split_lang(X)
+        if not self.enabled:
+            return emb
+        centres = np.stack([self.means_.get(lang, self.global_mean_) for lang in langs]) if len(langs) else emb
+        out = emb - centres
+        return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
+
+
+def _split_lang(X) -> tuple[np.ndarray, np.ndarray]:
+    frame = X if isinstance(X, pd.DataFrame) else pd.DataFrame(X)
+    return frame.iloc[:, 0].astype(str).to_numpy(), frame.iloc[:, 1:].to_numpy(dtype=np.float32)
+
+
+def feature_frame(embeddings: np.ndarray, languages: list[str], stats: list[dict], texts: list[str],
+                  stat_keys: tuple[str, ...]) -> pd.DataFrame:
+    """The model input: one row per document with language, embedding, cleaner stats and cue features."""
+    emb = pd.DataFrame(embeddings, columns=[f"e{i}" for i in range(embeddings.shape[1])])
+    stat = pd.DataFrame([[float(s.get(k, 0.0)) for k in stat_keys] for s in stats],
+                        columns=[f"stat_{k}" for k in stat_keys])
+    cues = pd.DataFrame([cue_features(t) for t in texts], columns=list(CUE_FEATURES))
+    return pd.concat([pd.DataFrame({"lang": list(languages)}), emb, stat, cues], axis=1)
+
+
+def make_estimator(feature_set: str, *, C: float, class_weight: str | None, center_languages: bool,
+                   calibration: str, calibration_folds: int, seed: int, columns: list[str]) -> Pipeline:
+    """Build one head's Pipeline for a feature set (see FEATURE_SETS)."""
+    if feature_set not in FEATURE_SETS:
+        raise ValueError(f"feature_set must be one of {FEATURE_SETS}, not {feature_set!r}")
+    emb_cols = [c for c in columns if c.startswith("e") and c[1:].isdigit()]
+    cheap_cols = [c for c in columns if c.startswith(("stat_", "cue_"))]
+    parts = []
+    if feature_set != "features":
+        parts.append(("embedding", LanguageCentering(enabled=center_languages), ["lang", *emb_cols]))
+    if feature_set != "embedding":
+        parts.append(("cheap", StandardScaler(), cheap_cols))
+    classifier = LogisticRegression(C=C, class_weight=class_weight, max_iter=3000, random_state=seed)
+    if calibration != "none":
+        classifier = CalibratedClassifierCV(
+            classifier, method=calibration,
+            cv=StratifiedKFold(calibration_folds, shuffle=True, random_state=seed))
+    return Pipeline([("features", ColumnTransformer(parts)), ("classifier", classifier)])
+
+
+@dataclass
+class HeadPrediction:
+    label: str
+    score: float
+    scores: dict[str, float]
+
+    def as_dict(self) -> dict:
+        return {"label": self.label, "score": round(self.score, 4),
+                "scores": {k: round(v, 4) for k, v in self.scores.items()}}
+
+
+class PageClassifier:
+    """The three committed heads plus the embedding configuration they were trained with."""
+
+    def __init__(self, heads: dict[str, Pipeline], config: dict):
+        self.heads = heads
+        self.config = config
+
+    @classmethod
+    def load(cls, model_dir: str | Path) -> "PageClassifier":
+        """Load ``<model_dir>/pagetag.joblib`` (written by the train stage)."""
+        bundle = joblib.load(Path(model_dir) / "pagetag.joblib")
+        return cls(bundle["heads"], bundle["config"])
+
+    def save(self, model_dir: str | Path) -> Path:
+        path = Path(model_dir) / "pagetag.joblib"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        joblib.dump({"heads": self.heads, "config": self.config}, path, compress=3)
+        return path
+
+    def predict_frame(self, frame: pd.DataFrame) -> list[dict[str, HeadPrediction]]:
+        """Per document, the label, its calibrated probability and every label's probability, per head."""
+        out = [{} for _ in range(len(frame))]
+        for head in HEADS:
+            model = self.heads[head]
+            proba = model.predict_proba(frame)
+            classes = list(model.classes_)
+            for row, p in zip(out, proba):
+                best = int(np.argmax(p))
+                row[head] = HeadPrediction(classes[best], float(p[best]), dict(zip(classes, map(float, p))))
+        return out

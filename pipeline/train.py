@@ -1,0 +1,150 @@
+"""`train` stage: choose each head's configuration on the validation split, then fit and save it.
+
+For every head, in one run: a majority-class baseline, TF-IDF character n-grams + logistic regression,
+and the embedding / cheap-feature / embedding+feature pipelines over a small grid, all scored on the
+validation split (never on the held-out test split). The best configuration is refitted on
+train+val with calibrated probabilities and saved with joblib to ``models/pagetag.joblib``. The
+comparison table goes to ``metrics/selection.json``.
+
+Usage: ``python -m pipeline.train [--params params.yaml]``
+"""
+
+import argparse
+import itertools
+import json
+import time
+from collections import Counter
+from pathlib import Path
+
+import datasets
+import numpy as np
+import pandas as pd
+from joblib import Parallel, delayed
+from sklearn.dummy import DummyClassifier
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import f1_score
+
+from pipeline.clean import STAT_KEYS
+from pipeline.clean_corpus import read_manifest
+from pipeline.labels import HEADS
+from pipeline.model import PageClassifier, feature_frame, make_estimator
+from pipeline.params import load_params
+
+
+def load_training_table(params: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Manifest rows (with clean text) and their feature frame, aligned row by row."""
+    manifest = pd.DataFrame(read_manifest(params["prepare"]["out_dir"]))
+    clean = datasets.load_from_disk(params["clean"]["out_dir"]).to_pandas()
+    with np.load(params["embed"]["out"]) as data:
+        vectors = dict(zip(data["ids"].tolist(), data["vectors"]))
+    table = manifest.merge(clean, on="id", validate="one_to_one")
+    stats = table[[f"stat_{k}" for k in STAT_KEYS]].rename(columns=lambda c: c[5:]).to_dict("records")
+    X = feature_frame(np.stack([vectors[i] for i in table["id"]]), table["language"].tolist(), stats,
+                      table["clean_text"].tolist(), STAT_KEYS)
+    return table, X
+
+
+def sample_weights(table: pd.DataFrame, head: str, gold_weight: float, balance_languages: bool) -> np.ndarray:
+    """Gold rows weigh ``gold_weight``; optionally every language gets equal weight within each class."""
+    w = np.where(table[f"{head}_src"].to_numpy() == "gold", gold_weight, 1.0)
+    if balance_languages:
+        cells = Counter(zip(table[head], table["language"]))
+        per_class = Counter(table[head])
+        langs_in_class = Counter(label for label, _ in cells)
+        w = w * np.array([per_class[y] / (langs_in_class[y] * cells[(y, lang)])
+                          for y, lang in zip(table[head], table["language"])])
+    return w / w.mean()
+
+
+def _score(y_true, y_pred, gold_mask) -> dict:
+    """Validation macro-F1 on all rows, on gold rows, and their mean (the selection criterion)."""
+    all_f1 = f1_score(y_true, y_pred, average="macro", zero_division=0)
+    gold_f1 = f1_score(y_true[gold_mask], y_pred[gold_mask], average="macro", zero_division=0) \
+        if gold_mask.any() else all_f1
+    return {"val_macro_f1": round(all_f1, 4), "val_gold_macro_f1": round(gold_f1, 4),
+            "selection_score": round((all_f1 + gold_f1) / 2, 4)}
+
+
+def _fit_and_score(config, X, table, head, train, val, weights, seed):
+    start = time.perf_counter()
+    model = make_estimator(config["feature_set"], C=config["C"], class_weight="balanced",
+                           center_languages=config["center_languages"], calibration="none",
+                           calibration_folds=2, seed=seed, columns=list(X.columns))
+    model.fit(X[train], table[head][train], classifier__sample_weight=weights[train])
+    pred = model.predict(X[val])
+    gold = (table[f"{head}_src"][val] == "gold").to_numpy()
+    return {**config, **_score(table[head][val].to_numpy(), pred, gold),
+            "fit_seconds": round(time.perf_counter() - start, 1)}
+
+
+def baselines(table, head, train, val, tfidf_train, tfidf_val, seed) -> list[dict]:
+    """Majority class and TF-IDF char n-grams + logistic regression, scored like the candidates."""
+    y_train, y_val = table[head][train], table[head][val].to_numpy()
+    gold = (table[f"{head}_src"][val] == "gold").to_numpy()
+    majority = DummyClassifier(strategy="most_frequent").fit(np.zeros((train.sum(), 1)), y_train)
+    out = [{"feature_set": "majority", **_score(y_val, majority.predict(np.zeros((val.sum(), 1))), gold)}]
+    start = time.perf_counter()
+    tfidf = LogisticRegression(C=10, class_weight="balanced", max_iter=3000, random_state=seed)
+    tfidf.fit(tfidf_train, y_train)
+    out.append({"feature_set": "tfidf_char_lr", **_score(y_val, tfidf.predict(tfidf_val), gold),
+                "fit_seconds": round(time.perf_counter() - start, 1)})
+    return out
+
+
+def select_head(head, table, X, p, tfidf, n_jobs) -> tuple[dict, list[dict]]:
+    """Grid-search one head on the validation split; return the best config and the whole table."""
+    labelled = table[head].notna().to_numpy()
+    sub, Xs, tfidf = table[labelled].reset_index(drop=True), X[labelled].reset_index(drop=True), tfidf[labelled]
+    train, val = (sub["split"] == "train").to_numpy(), (sub["split"] == "val").to_numpy()
+    weights = np.zeros(len(sub))
+    weights[train] = sample_weights(sub[train], head, p["gold_weight"], p["balance_languages"])
+    grid = [dict(zip(("feature_set", "C", "center_languages"), combo))
+            for combo in itertools.product(p["grid"]["feature_set"], p["grid"]["C"], p["grid"]["center_languages"])]
+    results = Parallel(n_jobs=n_jobs)(
+        delayed(_fit_and_score)(cfg, Xs, sub, head, train, val, weights, p["seed"]) for cfg in grid)
+    best = max(results, key=lambda r: r["selection_score"])
+    rows = baselines(sub, head, train, val, tfidf[train], tfidf[val], p["seed"]) + results
+    return best, rows
+
+
+def fit_final(head, best, table, X, p) -> object:
+    """Refit the chosen configuration on train+val with calibrated probabilities."""
+    rows = table[head].notna().to_numpy() & table["split"].isin(["train", "val"]).to_numpy()
+    weights = sample_weights(table[rows], head, p["gold_weight"], p["balance_languages"])
+    model = make_estimator(best["feature_set"], C=best["C"], class_weight="balanced",
+                           center_languages=best["center_languages"], calibration=p["calibration"],
+                           calibration_folds=p["calibration_folds"], seed=p["seed"], columns=list(X.columns))
+    return model.fit(X[rows], table[head][rows], classifier__sample_weight=weights)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--params", default="params.yaml")
+    args = parser.parse_args(argv)
+    params = load_params(args.params)
+    p = params["train"]
+    table, X = load_training_table(params)
+    vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4), min_df=3, max_features=p["tfidf_features"],
+                                 sublinear_tf=True)
+    fit_rows = (table["split"] == "train").to_numpy()
+    texts = table["clean_text"].str.slice(0, params["embed"]["max_chars"])
+    vectorizer.fit(texts[fit_rows])
+    tfidf = vectorizer.transform(texts)
+    heads, selection = {}, {}
+    for head in HEADS:
+        best, rows = select_head(head, table, X, p, tfidf, p["n_jobs"])
+        selection[head] = {"best": best, "candidates": rows}
+        heads[head] = fit_final(head, best, table, X, p)
+        print(f"train: {head}: best {best['feature_set']} C={best['C']} centre={best['center_languages']} "
+              f"val macro-F1 {best['val_macro_f1']} (gold {best['val_gold_macro_f1']})")
+    config = {"embedder": params["embed"]["model"], "max_chars": params["embed"]["max_chars"],
+              "chunk_chars": params["embed"]["chunk_chars"], "stat_keys": list(STAT_KEYS)}
+    PageClassifier(heads, config).save(p["out_dir"])
+    Path(p["selection_out"]).parent.mkdir(parents=True, exist_ok=True)
+    Path(p["selection_out"]).write_text(json.dumps(selection, indent=1), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
