@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import gzip
 import os
+import re
 import resource
 import shlex
 import statistics
@@ -21,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -68,22 +70,19 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def time_each(name: str, items: list, work: Callable) -> StageResult:
-    """Run ``work(item)`` for every item; count InputError as a failure (still timed)."""
+def time_each(name: str, items: list, work: Callable[[object], bool]) -> StageResult:
+    """Run ``work(item)`` (True when the item succeeded) for every item, timing each call."""
     per_page, failures = [], 0
     start = time.perf_counter()
     for item in items:
         t0 = time.perf_counter()
-        try:
-            work(item)
-        except InputError:
-            failures += 1
+        failures += not work(item)
         per_page.append(time.perf_counter() - t0)
     return StageResult(name, time.perf_counter() - start, len(items), per_page, peak_rss_mb(), failures)
 
 
 def time_batched(name: str, pages: int, work: Callable[[], int]) -> StageResult:
-    """Run ``work()`` once (it returns its number of failures) and time it as a whole."""
+    """Run ``work()`` once (it returns its number of failed pages) and time it as a whole."""
     start = time.perf_counter()
     failures = work()
     return StageResult(name, time.perf_counter() - start, pages, [], peak_rss_mb(), failures)
@@ -115,40 +114,54 @@ def run(args: argparse.Namespace) -> str:
     htmls = [decode_bytes(gzip.decompress(path.read_bytes())) for path in paths]
     predictor = Predictor(args.model_dir, embedder=args.embedder, threads=args.threads)
     config = predictor.config
+    cleaned: list[str] = []
+    failure_reasons: Counter[str] = Counter()
+    tmp = tempfile.TemporaryDirectory()
+    files = [Path(tmp.name) / path.name.removesuffix(".gz") for path in paths]
+    for file, html in zip(files, htmls):
+        file.write_text(html, encoding="utf-8")
 
     def embed(texts: list[str]):
         return embed_documents(predictor.embedder, texts, max_chars=config["max_chars"],
                                chunk_chars=config["chunk_chars"], batch_size=BATCH_SIZE)
 
+    def clean_one(html: str) -> bool:
+        try:
+            cleaned.append(clean_html(html).text)
+        except InputError:
+            return False
+        return True
+
     def embed_all_cleaned() -> int:
         embed(cleaned)
         return 0
 
+    def classify_one(path: Path) -> bool:
+        return classify_batch(predictor, [read_and_clean(str(path))])[0].error is None
+
+    def classify_all(engine: str) -> int:
+        outcomes = classify_inputs(predictor, [str(f) for f in files], engine=engine, workers=args.workers)
+        errors = [outcome.error for outcome in outcomes if outcome.error is not None]
+        failure_reasons.update(re.sub(r"'[^']*'", "'…'", e).split(" (")[0] for e in errors)
+        return len(errors)
+
     trafilatura.extract(htmls[0])  # warm up lazy imports and caches outside the timings
     clean_html(htmls[0])
     embed(["Load the embedder and warm it up outside the timings."])
-
-    cleaned: list[str] = []
-    with tempfile.TemporaryDirectory() as tmp:
-        files = []
-        for path, html in zip(paths, htmls):
-            files.append(Path(tmp) / path.name.removesuffix(".gz"))
-            files[-1].write_text(html, encoding="utf-8")
-        stages = [time_each("plain `trafilatura.extract` (baseline)", htmls, trafilatura.extract)]
-        stages.append(time_each("clean stage (`clean_html`: trafilatura + cleaner)", htmls,
-                                lambda html: cleaned.append(clean_html(html).text)))
-        stages.append(time_each("embed, one page at a time", cleaned, lambda text: embed([text])))
-        stages.append(time_batched(f"embed, batches of {BATCH_SIZE}", len(cleaned), embed_all_cleaned))
-        stages.append(time_each("full classify, one page at a time (read+clean+embed+heads)", files,
-                                lambda f: classify_batch(predictor, [read_and_clean(str(f))])))
-        stages.append(time_batched(
-            f"full classify, CLI path (`classify_inputs`, {args.workers} workers, batches of {BATCH_SIZE})",
-            len(files), lambda: sum(o.error is not None for o in classify_inputs(
-                predictor, [str(f) for f in files], workers=args.workers))))
-        stages.append(time_batched(
-            f"full classify, `--engine datasets` ({args.workers} processes, batches of {BATCH_SIZE})",
-            len(files), lambda: sum(o.error is not None for o in classify_inputs(
-                predictor, [str(f) for f in files], engine="datasets", workers=args.workers))))
+    with tmp:
+        stages = [
+            time_each("plain `trafilatura.extract` (baseline)", htmls, lambda html: bool(trafilatura.extract(html))),
+            time_each("clean stage (`clean_html`: trafilatura + cleaner)", htmls, clean_one),
+        ]
+        stages += [
+            time_each("embed, one page at a time", cleaned, lambda text: embed([text]) is not None),
+            time_batched(f"embed, batches of {BATCH_SIZE}", len(cleaned), embed_all_cleaned),
+            time_each("full classify, one page at a time (read+clean+embed+heads)", files, classify_one),
+            time_batched(f"full classify, CLI default (`--engine threads`, {args.workers} threads, "
+                         f"batches of {BATCH_SIZE})", len(files), lambda: classify_all("threads")),
+            time_batched(f"full classify, `--engine datasets` ({args.workers} processes, batches of {BATCH_SIZE})",
+                         len(files), lambda: classify_all("datasets")),
+        ]
         cold = cold_start(files[0], str(args.model_dir), args.embedder, args.cold_runs)
 
     baseline = stages[0].seconds
@@ -169,7 +182,9 @@ def run(args: argparse.Namespace) -> str:
                      f"{stage.percentile_ms(95)} | {stage.peak_rss_mb:.0f} | {stage.seconds / baseline:.2f} | "
                      f"{stage.failures} |")
     lines += [
-        "", "Peak RSS is cumulative (the process's peak so far), so each row includes the stages above it.", "",
+        "", "Peak RSS is cumulative (the process's peak so far), so each row includes the stages above it.",
+        "Failed pages of the full-classify runs: "
+        + (", ".join(f"{reason} ×{n}" for reason, n in failure_reasons.most_common()) or "none") + ".", "",
         f"Cold start, best of {args.cold_runs} (wall time of a new process):", "",
         f"- `pagetag classify page.html` (one page, table output): **{cold[0]:.2f} s**",
         f"- `pagetag --help`: {cold[1]:.2f} s",
