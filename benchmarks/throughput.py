@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import gzip
 import os
-import re
 import resource
 import shlex
 import statistics
@@ -141,8 +140,9 @@ def run(args: argparse.Namespace) -> str:
 
     def classify_all(engine: str) -> int:
         outcomes = classify_inputs(predictor, [str(f) for f in files], engine=engine, workers=args.workers)
-        errors = [outcome.error for outcome in outcomes if outcome.error is not None]
-        failure_reasons.update(re.sub(r"'[^']*'", "'…'", e).split(" (")[0] for e in errors)
+        errors = [outcome.error.split(" (")[0] for outcome in outcomes if outcome.error is not None]
+        failure_reasons.clear()
+        failure_reasons.update(errors)
         return len(errors)
 
     trafilatura.extract(htmls[0])  # warm up lazy imports and caches outside the timings
@@ -183,7 +183,7 @@ def run(args: argparse.Namespace) -> str:
                      f"{stage.failures} |")
     lines += [
         "", "Peak RSS is cumulative (the process's peak so far), so each row includes the stages above it.",
-        "Failed pages of the full-classify runs: "
+        "Failed pages (each full-classify run): "
         + (", ".join(f"{reason} ×{n}" for reason, n in failure_reasons.most_common()) or "none") + ".", "",
         f"Cold start, best of {args.cold_runs} (wall time of a new process):", "",
         f"- `pagetag classify page.html` (one page, table output): **{cold[0]:.2f} s**",
