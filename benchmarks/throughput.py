@@ -188,7 +188,8 @@ def run(args: argparse.Namespace) -> str:
         f"Cold start, best of {args.cold_runs} (wall time of a new process):", "",
         f"- `pagetag classify page.html` (one page, table output): **{cold[0]:.2f} s**",
         f"- `pagetag --help`: {cold[1]:.2f} s",
-        f"- `python -c 'import pipeline.predict'` (torch, sentence-transformers, scikit-learn, pandas): {cold[2]:.2f} s",
+        f"- `python -c 'import pipeline.predict'` (torch, sentence-transformers, scikit-learn, pandas): "
+        f"{cold[2]:.2f} s",
         "", "Targets: full classify within 1.5× of the baseline (≥ 15 pages/s) and cold start ≤ 1.5 s.",
         f"Embedding takes {embed_share:.0%} of the one-page-at-a-time classify time "
         f"({stages[2].pages_per_second:.1f} pages/s alone, {stages[3].pages_per_second:.1f} pages/s batched).", "",
@@ -202,7 +203,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--embedder", help="embedder name or path (default: the one the model was trained with)")
     parser.add_argument("--model-dir", type=Path, default=DEFAULT_MODEL_DIR)
     parser.add_argument("--threads", type=int, default=1, help="embedder threads (default: %(default)s)")
-    parser.add_argument("--workers", type=int, default=2, help="read+clean workers of the CLI path (default: %(default)s)")
+    parser.add_argument("--workers", type=int, default=2,
+                        help="read+clean workers of the CLI path (default: %(default)s)")
     parser.add_argument("--cold-runs", type=int, default=3, help="cold-start repetitions (default: %(default)s)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="markdown report (default: %(default)s)")
     args = parser.parse_args(argv)

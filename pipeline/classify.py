@@ -3,9 +3,10 @@
 The per-input step is :func:`read_and_clean` (one URL, file or ``-`` in; a clean page or a one-line
 error out; it never raises). Two engines run it over a list of inputs:
 
-* ``threads`` (default): a thread pool in this process, enough for network-bound reading on one machine;
-* ``datasets``: ``datasets.Dataset.map(clean_record, num_proc=N)``: worker processes whose Arrow output
-  lives on disk, so a long list does not have to fit in memory.
+* ``threads`` (default): a thread pool in this process; good for network-bound reading, but cleaning
+  is CPU-bound and shares the GIL;
+* ``datasets``: ``datasets.Dataset.map(clean_record, num_proc=N)``: worker processes (cleaning runs on
+  every core) whose Arrow output lives on disk, so a long list does not have to fit in memory.
 
 Embedding and classification always run in the calling process, :data:`BATCH_SIZE` pages at a time,
 and results come back in input order (:func:`classify_inputs`).
@@ -251,8 +252,7 @@ def weighty_sentences(predictor, outcomes: list[PageOutcome], top: int = TOP_SEN
         for i, outcome in enumerate(outcomes):
             rows = np.flatnonzero(owners == i)
             column = classes.index(outcome.prediction["labels"][head]["label"])
-            scores = proba[rows, column]
-            best = rows[np.argsort(-scores, kind="stable")[:top]]
+            best = rows[np.argsort(-proba[rows, column], kind="stable")[:top]]
             explanations[i][head] = [{"text": sentences[r], "score": round(float(proba[r, column]), 4)}
                                      for r in best]
     return explanations
@@ -286,7 +286,8 @@ def table_row(outcome: PageOutcome) -> str:
     """One classified outcome as a table line: input, language and each head's label with its score."""
     (_, input_width), (_, lang_width), *label_columns = _COLUMNS
     labels = outcome.prediction["labels"]
-    cells = [_shorten(outcome.input, input_width - 2, keep_end=True).ljust(input_width), outcome.page.language.ljust(lang_width)]
+    cells = [_shorten(outcome.input, input_width - 2, keep_end=True).ljust(input_width),
+             outcome.page.language.ljust(lang_width)]
     cells += [f"{labels[head]['label']} {labels[head]['score']:.2f}".ljust(width)
               for head, (_, width) in zip(HEADS, label_columns)]
     return "".join(cells).rstrip()

@@ -234,9 +234,10 @@ def test_explain_gives_removed_blocks_and_weighty_sentences(predictor):
 
 
 def test_split_sentences_rejoins_hard_wrapped_lines():
-    text = "Heading without a full stop\nThe trial enrolled 40 adults with\nasthma in two cities. It lasted a year.\nShort."
-    assert split_sentences(text) == ["Heading without a full stop", "The trial enrolled 40 adults with asthma in two cities.",
-                                     "It lasted a year."]
+    text = ("Heading without a full stop\nThe trial enrolled 40 adults with\nasthma in two cities. "
+            "It lasted a year.\nShort.")
+    assert split_sentences(text) == ["Heading without a full stop",
+                                     "The trial enrolled 40 adults with asthma in two cities.", "It lasted a year."]
 
 
 def test_weighty_sentences_of_a_page_without_long_sentences(predictor, files):
