@@ -1,7 +1,7 @@
 """`clean` stage: run the cleaner over every manifest text and keep its stats as features.
 
 Reads the texts from the data directory (checking each against the manifest's SHA-1), writes a
-`datasets` Arrow table with the clean text, detected language, removed-block count and ``stat_*``
+`datasets` Arrow table with the clean text, detected language, removed-block count, ``stat_*`` and ``cue_*``
 columns to ``data/clean`` (not committed).
 
 Usage: ``python -m pipeline.clean_corpus [--params params.yaml]``
@@ -14,6 +14,8 @@ from pathlib import Path
 import datasets
 
 from pipeline.clean import STAT_KEYS, clean_text
+from pipeline.cues import FEATURE_NAMES as CUE_FEATURES
+from pipeline.cues import cue_features
 from pipeline.params import load_params
 from pipeline.prepare import load_sources
 
@@ -31,6 +33,7 @@ def _clean_example(example: dict) -> dict:
         "language": result.language,
         "n_removed": len(result.removed),
         **{f"stat_{k}": float(result.stats[k]) for k in STAT_KEYS},
+        **dict(zip(CUE_FEATURES, cue_features(result.text))),
     }
 
 

@@ -69,6 +69,7 @@ STRUCTURE_CUES = {
 _COMPILED = {name: re.compile(rx, _I | re.MULTILINE)
              for name, rx in {**EVIDENCE_CUES, **STRUCTURE_CUES}.items()}
 CUE_NAMES = tuple(_COMPILED)
+CUE_CHARS = 4000  # cue features read the start of the text, like the embedding (gold labels were set on ~2,800)
 FEATURE_NAMES = tuple(f"cue_{n}" for n in CUE_NAMES) + ("cue_log_chars",)
 
 
@@ -78,8 +79,8 @@ def count_cues(text: str) -> dict[str, int]:
 
 
 def cue_features(text: str) -> list[float]:
-    """log1p cue counts (in ``FEATURE_NAMES`` order) plus the log length of the text."""
-    counts = count_cues(text)
+    """log1p cue counts over the first ``CUE_CHARS`` characters (in ``FEATURE_NAMES`` order) and the log length."""
+    counts = count_cues(text[:CUE_CHARS])
     return [math.log1p(counts[n]) for n in CUE_NAMES] + [math.log1p(len(text))]
 
 

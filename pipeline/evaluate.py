@@ -114,6 +114,7 @@ def _plot_confusion(y, pred, head, name, plots: Path) -> None:
     ax.set_ylabel("actual")
     ax.set_title(f"{head} — held-out {name} labels (n={len(y)})")
     fig.tight_layout()
+    (plots / "images").mkdir(parents=True, exist_ok=True)
     fig.savefig(plots / "images" / f"confusion_{head}_{name}.png", dpi=90)
     plt.close(fig)
 
@@ -136,6 +137,7 @@ def _plot_reliability(confidence, correct, head, name, plots: Path, bins: int = 
     ax.set_title(f"{head} ({name}) — ECE {ece:.3f}")
     ax.legend(loc="upper left")
     fig.tight_layout()
+    (plots / "images").mkdir(parents=True, exist_ok=True)
     fig.savefig(plots / "images" / f"reliability_{head}_{name}.png", dpi=90)
     plt.close(fig)
 
@@ -247,7 +249,6 @@ def main(argv=None) -> int:
     classifier = PageClassifier.load(params["train"]["out_dir"])
     selection = json.loads(Path(params["train"]["selection_out"]).read_text(encoding="utf-8"))
     plots = Path(p["plots_dir"])
-    (plots / "images").mkdir(parents=True, exist_ok=True)
     summary, detail = {}, {}
     for head in HEADS:
         summary[head], detail[head] = evaluate_head(head, classifier.heads[head], table, X, plots)

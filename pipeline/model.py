@@ -21,7 +21,6 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
 from pipeline.cues import FEATURE_NAMES as CUE_FEATURES
-from pipeline.cues import cue_features
 from pipeline.labels import HEADS
 
 FEATURE_SETS = ("embedding", "features", "embedding+features")
@@ -62,14 +61,17 @@ def _split_lang(X) -> tuple[np.ndarray, np.ndarray]:
     return frame.iloc[:, 0].astype(str).to_numpy(), frame.iloc[:, 1:].to_numpy(dtype=np.float32)
 
 
-def feature_frame(embeddings: np.ndarray, languages: list[str], stats: list[dict], texts: list[str],
+def feature_frame(embeddings: np.ndarray, languages: list[str], stats: list[dict], cues: list[list[float]],
                   stat_keys: tuple[str, ...]) -> pd.DataFrame:
-    """The model input: one row per document with language, embedding, cleaner stats and cue features."""
+    """The model input: one row per document with language, embedding, cleaner stats and cue features.
+
+    ``cues`` holds each document's :func:`pipeline.cues.cue_features`.
+    """
     emb = pd.DataFrame(embeddings, columns=[f"e{i}" for i in range(embeddings.shape[1])])
     stat = pd.DataFrame([[float(s.get(k, 0.0)) for k in stat_keys] for s in stats],
                         columns=[f"stat_{k}" for k in stat_keys])
-    cues = pd.DataFrame([cue_features(t) for t in texts], columns=list(CUE_FEATURES))
-    return pd.concat([pd.DataFrame({"lang": list(languages)}), emb, stat, cues], axis=1)
+    cue = pd.DataFrame(list(cues), columns=list(CUE_FEATURES), dtype=float)
+    return pd.concat([pd.DataFrame({"lang": list(languages)}), emb, stat, cue], axis=1)
 
 
 def make_estimator(feature_set: str, *, C: float, class_weight: str | None, center_languages: bool,

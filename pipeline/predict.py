@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from pipeline.clean import CleanResult
-from pipeline.cues import evidence_cues
+from pipeline.cues import cue_features, evidence_cues
 from pipeline.embed import embed_documents, load_embedder
 from pipeline.errors import PagetagError
 from pipeline.lang import SUPPORTED_LANGUAGES
@@ -44,7 +44,7 @@ class Predictor:
         vectors = embed_documents(self.embedder, [r.text for r in results], max_chars=self.config["max_chars"],
                                   chunk_chars=self.config["chunk_chars"])
         frame = feature_frame(vectors, [r.language for r in results], [r.stats for r in results],
-                              [r.text for r in results], tuple(self.config["stat_keys"]))
+                              [cue_features(r.text) for r in results], tuple(self.config["stat_keys"]))
         predictions = self.classifier.predict_frame(frame)
         return [{"labels": {head: p.as_dict() for head, p in pred.items()},
                  "evidence_cues": evidence_cues(r.text)} for r, pred in zip(results, predictions)]

@@ -32,7 +32,7 @@ _REPLACEMENT = "\ufffd"
 _MAX_SHINGLE_CHARS = 6000
 _MINHASH_PERMS = 64
 _MINHASH_BANDS = 16
-_MERSENNE = (1 << 61) - 1
+_PRIME = 4_294_967_311  # smallest prime above 2**32: CRC32 values and the hash coefficients stay below it
 
 
 def normalise_for_hash(text: str) -> str:
@@ -118,12 +118,13 @@ def _minhash(text: str, shingle: int, coeffs: np.ndarray) -> np.ndarray | None:
         dtype=np.uint64,
     )
     a, b = coeffs
-    return ((np.outer(a, hashes) + b[:, None]) % _MERSENNE).min(axis=1)
+    return ((np.outer(a, hashes) + b[:, None]) % _PRIME).min(axis=1)
 
 
 def near_duplicate_pairs(texts: list[str], threshold: float, shingle: int, seed: int) -> list[tuple[int, int]]:
     """Index pairs whose word-shingle Jaccard similarity (MinHash estimate) is at least ``threshold``."""
     rng = np.random.default_rng(seed)
+    # a·x + b with a < 2**31 and x < 2**32 stays below 2**63 (no uint64 overflow) and wraps the prime many times
     coeffs = rng.integers(1, 1 << 31, size=(2, _MINHASH_PERMS), dtype=np.uint64)
     sigs = [_minhash(t, shingle, coeffs) for t in texts]
     rows = _MINHASH_PERMS // _MINHASH_BANDS

@@ -27,6 +27,7 @@ from sklearn.metrics import f1_score
 
 from pipeline.clean import STAT_KEYS
 from pipeline.clean_corpus import read_manifest
+from pipeline.cues import FEATURE_NAMES as CUE_FEATURES
 from pipeline.labels import HEADS
 from pipeline.model import PageClassifier, feature_frame, make_estimator
 from pipeline.params import load_params
@@ -41,7 +42,7 @@ def load_training_table(params: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
     table = manifest.merge(clean, on="id", validate="one_to_one")
     stats = table[[f"stat_{k}" for k in STAT_KEYS]].rename(columns=lambda c: c[5:]).to_dict("records")
     X = feature_frame(np.stack([vectors[i] for i in table["id"]]), table["language"].tolist(), stats,
-                      table["clean_text"].tolist(), STAT_KEYS)
+                      table[list(CUE_FEATURES)].to_numpy().tolist(), STAT_KEYS)
     return table, X
 
 
@@ -78,14 +79,14 @@ def _fit_and_score(config, X, table, head, train, val, weights, seed):
             "fit_seconds": round(time.perf_counter() - start, 1)}
 
 
-def baselines(table, head, train, val, tfidf_train, tfidf_val, seed) -> list[dict]:
+def baselines(table, head, train, val, tfidf_train, tfidf_val, tfidf_C, seed) -> list[dict]:
     """Majority class and TF-IDF char n-grams + logistic regression, scored like the candidates."""
     y_train, y_val = table[head][train], table[head][val].to_numpy()
     gold = (table[f"{head}_src"][val] == "gold").to_numpy()
     majority = DummyClassifier(strategy="most_frequent").fit(np.zeros((train.sum(), 1)), y_train)
     out = [{"feature_set": "majority", **_score(y_val, majority.predict(np.zeros((val.sum(), 1))), gold)}]
     start = time.perf_counter()
-    tfidf = LogisticRegression(C=10, class_weight="balanced", max_iter=3000, random_state=seed)
+    tfidf = LogisticRegression(C=tfidf_C, class_weight="balanced", max_iter=3000, random_state=seed)
     tfidf.fit(tfidf_train, y_train)
     out.append({"feature_set": "tfidf_char_lr", **_score(y_val, tfidf.predict(tfidf_val), gold),
                 "fit_seconds": round(time.perf_counter() - start, 1)})
@@ -104,7 +105,7 @@ def select_head(head, table, X, p, tfidf, n_jobs) -> tuple[dict, list[dict]]:
     results = Parallel(n_jobs=n_jobs)(
         delayed(_fit_and_score)(cfg, Xs, sub, head, train, val, weights, p["seed"]) for cfg in grid)
     best = max(results, key=lambda r: r["selection_score"])
-    rows = baselines(sub, head, train, val, tfidf[train], tfidf[val], p["seed"]) + results
+    rows = baselines(sub, head, train, val, tfidf[train], tfidf[val], p["tfidf_C"], p["seed"]) + results
     return best, rows
 
 
@@ -112,9 +113,11 @@ def fit_final(head, best, table, X, p) -> object:
     """Refit the chosen configuration on train+val with calibrated probabilities."""
     rows = table[head].notna().to_numpy() & table["split"].isin(["train", "val"]).to_numpy()
     weights = sample_weights(table[rows], head, p["gold_weight"], p["balance_languages"])
+    folds = min(p["calibration_folds"], table[head][rows].value_counts().min())
     model = make_estimator(best["feature_set"], C=best["C"], class_weight="balanced",
-                           center_languages=best["center_languages"], calibration=p["calibration"],
-                           calibration_folds=p["calibration_folds"], seed=p["seed"], columns=list(X.columns))
+                           center_languages=best["center_languages"],
+                           calibration=p["calibration"] if folds >= 2 else "none",
+                           calibration_folds=folds, seed=p["seed"], columns=list(X.columns))
     return model.fit(X[rows], table[head][rows], classifier__sample_weight=weights)
 
 

@@ -271,10 +271,6 @@ def test_dvc_accepts_the_stage_graph(tmp_path):
 
 # --- bugs found while writing these tests ---------------------------------------------------------
 
-@pytest.mark.xfail(strict=True, raises=ValueError, reason=(
-    "train.fit_final: CalibratedClassifierCV with calibration_folds=k raises 'Requesting k-fold "
-    "cross-validation but provided less than k examples for at least one class' when a label has fewer "
-    "than k train+val documents (thin classes), so the whole train stage fails"))
 def test_train_survives_a_class_with_a_single_document():
     rng = np.random.default_rng(0)
     n = 40
