@@ -308,7 +308,10 @@ def explanation_lines(outcome: PageOutcome, width: int = 110) -> list[str]:
 
 
 def _shorten(text: str, width: int, keep_end: bool = False) -> str:
-    """``text`` cut to ``width`` characters with an ellipsis (at the start when ``keep_end``)."""
+    """``text`` cut to ``width`` characters with an ellipsis; ``keep_end`` keeps the end, from a ``/`` if any."""
     if len(text) <= width:
         return text
-    return "…" + text[1 - width:] if keep_end else text[: width - 1] + "…"
+    if not keep_end:
+        return text[: width - 1] + "…"
+    tail = text[1 - width:]
+    return "…" + (tail[tail.index("/"):] if "/" in tail else tail)

@@ -5,6 +5,7 @@ Every page here is written for the tests; the Predictor (committed model) is loa
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import os
 import socket
@@ -172,9 +173,6 @@ def test_mixed_encodings_give_a_page(files):
     assert outcome.error is None
     assert outcome.page.language == "fr"
 
-
-@pytest.mark.xfail(strict=True, reason="fetch.decode_bytes: UTF-8 with a few latin-1 bytes is decoded whole "
-                                       "with a guessed codec (e.g. cp932), garbling every accented letter")
 def test_mixed_encodings_keep_the_utf8_part_readable(files):
     text = read_and_clean(files["mixed-encoding.html"], **READ_OPTIONS).page.text
     assert "fièvre" in text and "symptôme" in text
@@ -215,6 +213,8 @@ def test_json_record_has_exactly_the_documented_fields(predictor, files):
         assert set(record["labels"][head]) == {"label", "score", "scores"}
         assert record["labels"][head]["score"] == max(record["labels"][head]["scores"].values())
     assert table_row(outcome).split()[1] == "en"
+    long_input = dataclasses.replace(outcome, input="/data/crawl/2026/11/23/health/walking-blood-pressure.html")
+    assert table_row(long_input).split()[0] == "…/health/walking-blood-pressure.html"
 
 
 def test_explain_gives_removed_blocks_and_weighty_sentences(predictor):
