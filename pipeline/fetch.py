@@ -248,8 +248,22 @@ def decode_bytes(raw: bytes, declared_charset: str | None = None) -> str:
                 return raw.decode(codec)
             except UnicodeDecodeError:
                 continue
+    if _UTF8_MULTIBYTE.search(raw):
+        # mostly UTF-8 with a few stray single-byte characters (mixed encodings): keep the UTF-8 and
+        # read each invalid byte as cp1252 instead of guessing one codec for the whole page
+        return raw.decode("utf-8", errors=_CP1252_FALLBACK)
     encoding = _detect_encoding(raw[:200_000])
     return raw.decode(encoding or "utf-8", errors="replace")
+
+
+def _cp1252_fallback(error: UnicodeDecodeError) -> tuple[str, int]:
+    bad = error.object[error.start:error.end]
+    return bad.decode("cp1252", errors="replace"), error.end
+
+
+_UTF8_MULTIBYTE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}")
+_CP1252_FALLBACK = "pagetag-cp1252-fallback"
+codecs.register_error(_CP1252_FALLBACK, _cp1252_fallback)
 
 
 def _detect_encoding(raw: bytes) -> str | None:

@@ -173,6 +173,7 @@ def test_mixed_encodings_give_a_page(files):
     assert outcome.error is None
     assert outcome.page.language == "fr"
 
+
 def test_mixed_encodings_keep_the_utf8_part_readable(files):
     text = read_and_clean(files["mixed-encoding.html"], **READ_OPTIONS).page.text
     assert "fièvre" in text and "symptôme" in text
