@@ -231,6 +231,7 @@ def weighty_sentences(predictor, outcomes: list[PageOutcome], top: int = TOP_SEN
     embedding per sentence, so explaining costs about as much as classifying the page again.
     Only the first :data:`MAX_EXPLAIN_SENTENCES` sentences within the embedded prefix count.
     """
+    from pipeline.cues import cue_features
     from pipeline.embed import embed_documents
     from pipeline.model import feature_frame
 
@@ -243,7 +244,8 @@ def weighty_sentences(predictor, outcomes: list[PageOutcome], top: int = TOP_SEN
         return explanations
     vectors = embed_documents(predictor.embedder, sentences, max_chars=config["max_chars"], chunk_chars=0)
     frame = feature_frame(vectors, [outcomes[i].page.language for i in owners],
-                          [outcomes[i].page.stats for i in owners], sentences, tuple(config["stat_keys"]))
+                          [outcomes[i].page.stats for i in owners], [cue_features(s) for s in sentences],
+                          tuple(config["stat_keys"]))
     owners = np.asarray(owners)
     for head in HEADS:
         model = predictor.classifier.heads[head]

@@ -168,15 +168,11 @@ def test_bad_input_gives_one_line_error(case, server, files):
     assert "\n" not in outcome.error and "Traceback" not in outcome.error
 
 
-def test_mixed_encodings_give_a_page(files):
+def test_mixed_encodings_give_readable_text(files):
     outcome = read_and_clean(files["mixed-encoding.html"], **READ_OPTIONS)
     assert outcome.error is None
     assert outcome.page.language == "fr"
-
-
-def test_mixed_encodings_keep_the_utf8_part_readable(files):
-    text = read_and_clean(files["mixed-encoding.html"], **READ_OPTIONS).page.text
-    assert "fièvre" in text and "symptôme" in text
+    assert "fièvre" in outcome.page.text and "symptôme" in outcome.page.text and "médecins" in outcome.page.text
 
 
 def test_batch_keeps_order_and_completes_good_inputs_around_failures(predictor, server, files):
@@ -215,7 +211,7 @@ def test_json_record_has_exactly_the_documented_fields(predictor, files):
         assert record["labels"][head]["score"] == max(record["labels"][head]["scores"].values())
     assert table_row(outcome).split()[1] == "en"
     long_input = dataclasses.replace(outcome, input="/data/crawl/2026/11/23/health/walking-blood-pressure.html")
-    assert table_row(long_input).split()[0] == "…/health/walking-blood-pressure.html"
+    assert table_row(long_input).split()[0] == "…/walking-blood-pressure.html"
 
 
 def test_explain_gives_removed_blocks_and_weighty_sentences(predictor):
