@@ -171,7 +171,8 @@ def run(args: argparse.Namespace) -> str:
         "# Throughput: pagetag classify vs. plain trafilatura extraction", "",
         f"Command: `{command}`  ",
         f"Pages: first {len(paths)} of `../shared/html_bench/scrapinghub/html/*.html.gz` (sorted by name); "
-        f"embedder `{predictor.embedder_name}` (threads={args.threads}); model `{args.model_dir}`.  ",
+        f"embedder `{predictor.embedder_name}` (threads={args.threads}); "
+        f"model `{os.path.relpath(args.model_dir, REPO)}/pagetag.joblib`.  ",
         f"Machine: {os.cpu_count()} CPU cores, load average {os.getloadavg()[0]:.1f} at the start "
         f"(shared with other jobs); {time.strftime('%Y-%m-%d %H:%M')}.", "",
         "| stage | pages/s | ms/page p50 | ms/page p95 | peak RSS MB | time × baseline | failed pages |",
@@ -182,7 +183,9 @@ def run(args: argparse.Namespace) -> str:
                      f"{stage.percentile_ms(95)} | {stage.peak_rss_mb:.0f} | {stage.seconds / baseline:.2f} | "
                      f"{stage.failures} |")
     lines += [
-        "", "Peak RSS is cumulative (the process's peak so far), so each row includes the stages above it.",
+        "", "The baseline and the one-page-at-a-time rows use one core; the CLI rows use "
+        f"{args.workers} workers for reading+cleaning, so per core compare the one-page-at-a-time row.",
+        "Peak RSS is cumulative (the process's peak so far), so each row includes the stages above it.",
         "Failed pages (each full-classify run): "
         + (", ".join(f"{reason} ×{n}" for reason, n in failure_reasons.most_common()) or "none") + ".", "",
         f"Cold start, best of {args.cold_runs} (wall time of a new process):", "",
