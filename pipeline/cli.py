@@ -63,32 +63,36 @@ def report_error(input_name: str, message: str) -> None:
     print(f"{PROG}: error: {input_name}: {message}", file=sys.stderr)
 
 
-# --- clean ----------------------------------------------------------------------------------
-
-def _add_clean_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("inputs", nargs="+", metavar="INPUT", help="http(s) URL, .html/.htm or text file, or - for stdin")
-    parser.add_argument("--json", action="store_true", help="print one JSON object per input per line")
+def _add_read_options(parser: argparse.ArgumentParser) -> None:
+    """--timeout and --max-bytes, shared by every command that reads pages."""
     parser.add_argument("--timeout", type=_positive_float, default=15.0, metavar="S",
                         help="network timeout in seconds (default: %(default)s)")
     parser.add_argument("--max-bytes", type=_positive_int, default=5_000_000, metavar="N",
                         help="refuse inputs larger than N bytes (default: %(default)s)")
 
 
+# --- clean ----------------------------------------------------------------------------------
+
+def _add_clean_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("inputs", nargs="+", metavar="INPUT", help="http(s) URL, .html/.htm or text file, or - for stdin")
+    parser.add_argument("--json", action="store_true", help="print one JSON object per input per line")
+    _add_read_options(parser)
+
+
 def _run_clean(args: argparse.Namespace) -> int:
-    from pipeline.clean import clean_page
-    from pipeline.fetch import read_input
+    from pipeline.classify import read_and_clean
 
     failures = 0
     for index, source in enumerate(args.inputs):
-        try:
-            result = clean_page(read_input(source, timeout=args.timeout, max_bytes=args.max_bytes))
-        except Exception as exc:  # one bad input must never lose the batch
+        outcome = read_and_clean(source, timeout=args.timeout, max_bytes=args.max_bytes)
+        if outcome.error:
             failures += 1
             if args.json:
-                print(json.dumps({"input": source, "error": one_line(exc)}, ensure_ascii=False), flush=True)
+                print(json.dumps({"input": source, "error": outcome.error}, ensure_ascii=False), flush=True)
             else:
-                report_error(source, one_line(exc))
+                report_error(source, outcome.error)
             continue
+        result = outcome.page
         if args.json:
             record = {
                 "input": result.input,
@@ -139,10 +143,7 @@ def _add_classify_arguments(parser: argparse.ArgumentParser) -> None:
                         help="inputs read and cleaned in parallel (default: %(default)s)")
     parser.add_argument("--engine", choices=("threads", "datasets"), default="threads",
                         help="run reading+cleaning in threads, or in datasets.map worker processes (default: %(default)s)")
-    parser.add_argument("--timeout", type=_positive_float, default=15.0, metavar="S",
-                        help="network timeout in seconds (default: %(default)s)")
-    parser.add_argument("--max-bytes", type=_positive_int, default=5_000_000, metavar="N",
-                        help="refuse inputs larger than N bytes (default: %(default)s)")
+    _add_read_options(parser)
     parser.add_argument("--model-dir", metavar="DIR", help="directory with pagetag.joblib (default: the committed models/)")
     parser.add_argument("--embedder", metavar="NAME",
                         help="embedder instead of the one the model was trained with (it must give the same "

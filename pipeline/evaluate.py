@@ -180,7 +180,8 @@ def model_card(summary: dict, detail: dict, table: pd.DataFrame, config: dict, f
         f"One scikit-learn pipeline per head in `pagetag.joblib` (joblib): embedding `{config['embedder']}` "
         f"(first {config['max_chars']} characters of the clean text), language-centred, plus the cleaner's stats "
         "and a multilingual cue lexicon → logistic regression (class-balanced, gold ×weight, languages balanced "
-        "within classes) → sigmoid calibration. Configuration chosen per head on the validation split "
+        f"within classes) → {config.get('calibration', 'temperature')} calibration. Configuration chosen per head on "
+        "the validation split "
         "(`metrics/selection.json`).", "",
         "## Training data", "",
         "Texts from `../shared/corpus` (not redistributed): FrCORE (fr), FakeHealth (en), GNAD10k (de), FTD (en), "

@@ -3,7 +3,7 @@
 A document is one row of a DataFrame: its detected language, its embedding (``e0`` … ``eN``), the
 cleaner's stats (``stat_*``) and the cue counts (``cue_*``). Each head is a scikit-learn Pipeline:
 language centring of the embedding + scaling of the cheap features → logistic regression →
-probability calibration. Everything fitted lives in the Pipeline (no hidden state).
+probability calibration (temperature scaling by default). Everything fitted lives in the Pipeline (no hidden state).
 """
 
 from dataclasses import dataclass
@@ -12,7 +12,8 @@ from pathlib import Path
 import joblib
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, TransformerMixin
+from scipy.optimize import minimize_scalar
+from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin, clone
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.compose import ColumnTransformer
 from sklearn.linear_model import LogisticRegression
@@ -56,6 +57,63 @@ class LanguageCentering(BaseEstimator, TransformerMixin):
         return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
 
 
+class TemperatureScaledClassifier(BaseEstimator, ClassifierMixin):
+    """Calibrate a classifier's probabilities with one temperature on its decision scores.
+
+    The temperature is fitted (minimum log-loss) on out-of-fold scores, then the estimator is refitted
+    on all rows. Unlike per-class sigmoid or isotonic calibration, one temperature never changes which
+    label ranks first, so class balancing done in training survives calibration.
+    """
+
+    def __init__(self, estimator, folds: int = 3, seed: int = 0):
+        self.estimator = estimator
+        self.folds = folds
+        self.seed = seed
+
+    def fit(self, X, y, sample_weight=None):
+        y = np.asarray(y)
+        cv = StratifiedKFold(self.folds, shuffle=True, random_state=self.seed)
+        scores = np.zeros((len(y), len(np.unique(y))))
+        for train, test in cv.split(X, y):
+            model = clone(self.estimator).fit(_rows(X, train), y[train], sample_weight=_rows(sample_weight, train))
+            scores[test] = _scores(model, _rows(X, test))
+        self.classes_ = np.unique(y)
+        target = np.searchsorted(self.classes_, y)
+        self.temperature_ = minimize_scalar(lambda t: _nll(scores / t, target), bounds=(0.05, 20),
+                                            method="bounded").x
+        self.estimator_ = clone(self.estimator).fit(X, y, sample_weight=sample_weight)
+        return self
+
+    def decision_function(self, X):
+        return _scores(self.estimator_, X)
+
+    def predict_proba(self, X):
+        return _softmax(self.decision_function(X) / self.temperature_)
+
+    def predict(self, X):
+        return self.classes_[self.decision_function(X).argmax(axis=1)]
+
+
+def _rows(X, idx):
+    if X is None:
+        return None
+    return X.iloc[idx] if hasattr(X, "iloc") else X[idx]
+
+
+def _scores(model, X) -> np.ndarray:
+    scores = model.decision_function(X)
+    return np.column_stack([-scores, scores]) if scores.ndim == 1 else scores
+
+
+def _softmax(z: np.ndarray) -> np.ndarray:
+    z = np.exp(z - z.max(axis=1, keepdims=True))
+    return z / z.sum(axis=1, keepdims=True)
+
+
+def _nll(z: np.ndarray, target: np.ndarray) -> float:
+    return float(-np.log(np.clip(_softmax(z)[np.arange(len(target)), target], 1e-12, None)).mean())
+
+
 def _split_lang(X) -> tuple[np.ndarray, np.ndarray]:
     frame = X if isinstance(X, pd.DataFrame) else pd.DataFrame(X)
     return frame.iloc[:, 0].astype(str).to_numpy(), frame.iloc[:, 1:].to_numpy(dtype=np.float32)
@@ -87,7 +145,9 @@ def make_estimator(feature_set: str, *, C: float, class_weight: str | None, cent
     if feature_set != "embedding":
         parts.append(("cheap", StandardScaler(), cheap_cols))
     classifier = LogisticRegression(C=C, class_weight=class_weight, max_iter=3000, random_state=seed)
-    if calibration != "none":
+    if calibration == "temperature":
+        classifier = TemperatureScaledClassifier(classifier, folds=calibration_folds, seed=seed)
+    elif calibration != "none":
         classifier = CalibratedClassifierCV(
             classifier, method=calibration,
             cv=StratifiedKFold(calibration_folds, shuffle=True, random_state=seed))

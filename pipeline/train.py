@@ -142,7 +142,8 @@ def main(argv=None) -> int:
         print(f"train: {head}: best {best['feature_set']} C={best['C']} centre={best['center_languages']} "
               f"val macro-F1 {best['val_macro_f1']} (gold {best['val_gold_macro_f1']})")
     config = {"embedder": params["embed"]["model"], "max_chars": params["embed"]["max_chars"],
-              "chunk_chars": params["embed"]["chunk_chars"], "stat_keys": list(STAT_KEYS)}
+              "chunk_chars": params["embed"]["chunk_chars"], "stat_keys": list(STAT_KEYS),
+              "calibration": p["calibration"]}
     PageClassifier(heads, config).save(p["out_dir"])
     Path(p["selection_out"]).parent.mkdir(parents=True, exist_ok=True)
     Path(p["selection_out"]).write_text(json.dumps(selection, indent=1), encoding="utf-8")

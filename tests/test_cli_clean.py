@@ -95,16 +95,16 @@ def test_bad_inputs_give_one_line_each_and_exit_1(tmp_path, capsys):
 
 
 def test_unexpected_exception_in_one_input_does_not_lose_the_batch(monkeypatch, capsys):
-    import pipeline.clean
+    import pipeline.classify
 
-    real_clean_page = pipeline.clean.clean_page
+    real_clean_page = pipeline.classify.clean_page
 
     def flaky(page, **kwargs):
         if page.input == HEART:
             raise RuntimeError("boom\nsecond line")
         return real_clean_page(page, **kwargs)
 
-    monkeypatch.setattr(pipeline.clean, "clean_page", flaky)
+    monkeypatch.setattr(pipeline.classify, "clean_page", flaky)
     assert main(["clean", HEART, LUPUS, "--json"]) == 1
     records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert records[0] == {"input": HEART, "error": "unexpected RuntimeError: boom second line"}
