@@ -30,24 +30,23 @@ class Command:
     run: Callable[[argparse.Namespace], int]
 
 
-def _positive_float(value: str) -> float:
-    try:
-        number = float(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {value!r}") from None
-    if number <= 0:
-        raise argparse.ArgumentTypeError(f"must be positive: {value!r}")
-    return number
+def _positive(convert: Callable[[str], float], kind: str) -> Callable[[str], float]:
+    """An argparse type: ``convert`` the value and require it to be > 0."""
+
+    def parse(value: str):
+        try:
+            number = convert(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not {kind}: {value!r}") from None
+        if number <= 0:
+            raise argparse.ArgumentTypeError(f"must be positive: {value!r}")
+        return number
+
+    return parse
 
 
-def _positive_int(value: str) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {value!r}") from None
-    if number <= 0:
-        raise argparse.ArgumentTypeError(f"must be positive: {value!r}")
-    return number
+_positive_float = _positive(float, "a number")
+_positive_int = _positive(int, "an integer")
 
 
 def one_line(exc: BaseException) -> str:

@@ -9,12 +9,10 @@ import dataclasses
 import gzip
 import os
 import socket
-import threading
-import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from local_server import serve_routes
 
 from pipeline.classify import (PageOutcome, classify_inputs, clean_record, example_inputs, json_record,
                                outcome_from_record, read_and_clean, read_input_list, split_sentences, table_row,
@@ -52,10 +50,8 @@ NAV_ONLY_HTML = ("<html><head><title>Menu</title></head><body><nav><ul>"
                  + "</ul></nav></body></html>")
 
 
-class _Handler(BaseHTTPRequestHandler):
-    """Serves the test pages; ``/slow`` answers after a delay longer than the tests' timeout."""
-
-    routes = {
+def _routes() -> dict:
+    return {
         "/article.html": (200, {"Content-Type": "text/html; charset=utf-8"}, ARTICLE_HTML.encode()),
         "/missing.html": (404, {"Content-Type": "text/html"}, b"<p>not found</p>"),
         "/error.html": (500, {"Content-Type": "text/html"}, b"<p>server error</p>"),
@@ -69,30 +65,11 @@ class _Handler(BaseHTTPRequestHandler):
                        gzip.compress(b"<p>" + b"a" * 2_000_000)),
     }
 
-    def do_GET(self):  # noqa: N802 (http.server API)
-        if self.path == "/slow":
-            time.sleep(1.0)
-        status, headers, body = self.routes.get(self.path, (200, {"Content-Type": "text/html"}, ARTICLE_HTML.encode()))
-        self.send_response(status)
-        for name, value in headers.items():
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
-
 
 @pytest.fixture(scope="module")
 def server():
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    httpd.daemon_threads = True
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-    httpd.server_close()
+    with serve_routes(_routes(), default=(200, {"Content-Type": "text/html"}, ARTICLE_HTML.encode())) as url:
+        yield url
 
 
 def _closed_port() -> int:

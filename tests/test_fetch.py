@@ -5,12 +5,10 @@ from __future__ import annotations
 import gzip
 import io
 import socket
-import threading
-import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from local_server import serve_routes
 
 from pipeline.errors import InputError
 from pipeline.fetch import Page, decode_bytes, looks_like_html, read_input
@@ -49,32 +47,10 @@ def _routes() -> dict[str, tuple[int, dict[str, str], bytes]]:
     }
 
 
-class _Handler(BaseHTTPRequestHandler):
-    routes = _routes()
-
-    def do_GET(self):  # noqa: N802 (http.server API)
-        if self.path == "/slow":
-            time.sleep(1.5)
-        status, headers, body = self.routes.get(self.path, (404, {}, b""))
-        self.send_response(status)
-        for name, value in headers.items():
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
-
-
 @pytest.fixture(scope="module")
 def server():
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-    httpd.server_close()
+    with serve_routes(_routes(), default=(404, {}, b""), slow_seconds=1.5) as url:
+        yield url
 
 
 @pytest.fixture
