@@ -26,9 +26,9 @@ from sklearn.metrics import (accuracy_score, classification_report, confusion_ma
                              roc_auc_score)
 
 from pipeline.labels import HEADS, LABELS  # noqa: E402
-from pipeline.model import PageClassifier, make_estimator  # noqa: E402
+from pipeline.model import PageClassifier  # noqa: E402
 from pipeline.params import load_params  # noqa: E402
-from pipeline.train import load_training_table, sample_weights  # noqa: E402
+from pipeline.train import fit_config, load_training_table  # noqa: E402
 
 AUROC_LABELS = ("rct", "systematic_review")
 
@@ -159,11 +159,7 @@ def cross_lingual(head: str, best: dict, table: pd.DataFrame, X: pd.DataFrame, p
         result = {"n_test": int(test.sum())}
         for name, rows in (("with_language", trainable),
                            ("without_language", trainable & (table["language"] != lang).to_numpy())):
-            model = make_estimator(best["feature_set"], C=best["C"], class_weight="balanced",
-                                   center_languages=best["center_languages"], calibration="none",
-                                   calibration_folds=2, seed=p["seed"], columns=list(X.columns))
-            w = sample_weights(table[rows], head, p["gold_weight"], p["balance_languages"])
-            model.fit(X[rows], table[head][rows], classifier__sample_weight=w)
+            model = fit_config(best, head, table, X, rows, seed=p["seed"])
             result[name] = scores(table[head][test].to_numpy(), model.predict(X[test]))["macro_f1"]
         result["drop"] = round(result["with_language"] - result["without_language"], 4)
         out[lang] = result
@@ -178,9 +174,9 @@ def model_card(summary: dict, detail: dict, table: pd.DataFrame, config: dict, f
         "model or model-selection step has seen.", "",
         "## What", "",
         f"One scikit-learn pipeline per head in `pagetag.joblib` (joblib): embedding `{config['embedder']}` "
-        f"(first {config['max_chars']} characters of the clean text), language-centred, plus the cleaner's stats "
-        "and a multilingual cue lexicon → logistic regression (class-balanced, gold ×weight, languages balanced "
-        f"within classes) → {config.get('calibration', 'temperature')} calibration. Configuration chosen per head on "
+        f"(first {config['max_chars']} characters of the clean text), optionally language-centred, plus the cleaner's "
+        "stats and a multilingual cue lexicon → logistic regression (class-balanced, gold documents up-weighted, "
+        f"optionally languages balanced within classes) → {config.get('calibration', 'temperature')} calibration. Configuration chosen per head on "
         "the validation split "
         "(`metrics/selection.json`).", "",
         "## Training data", "",

@@ -67,13 +67,21 @@ def _score(y_true, y_pred, gold_mask) -> dict:
             "selection_score": round((all_f1 + gold_f1) / 2, 4)}
 
 
-def _fit_and_score(config, X, table, head, train, val, weights, seed):
-    start = time.perf_counter()
+def fit_config(config: dict, head: str, table: pd.DataFrame, X: pd.DataFrame, rows: np.ndarray, *,
+               calibration: str = "none", calibration_folds: int = 2, seed: int = 0):
+    """Fit one head's Pipeline for a grid ``config`` on the selected rows (weights from the config too)."""
+    folds = min(calibration_folds, table[head][rows].value_counts().min())
     model = make_estimator(config["feature_set"], C=config["C"], class_weight="balanced",
-                           center_languages=config["center_languages"], calibration="none",
-                           calibration_folds=2, seed=seed, columns=list(X.columns))
-    model.fit(X[train], table[head][train], classifier__sample_weight=weights[train])
-    pred = model.predict(X[val])
+                           center_languages=config["center_languages"],
+                           calibration=calibration if folds >= 2 else "none",
+                           calibration_folds=max(folds, 2), seed=seed, columns=list(X.columns))
+    weights = sample_weights(table[rows], head, config["gold_weight"], config["balance_languages"])
+    return model.fit(X[rows], table[head][rows], classifier__sample_weight=weights)
+
+
+def _fit_and_score(config, X, table, head, train, val, seed):
+    start = time.perf_counter()
+    pred = fit_config(config, head, table, X, train, seed=seed).predict(X[val])
     gold = (table[f"{head}_src"][val] == "gold").to_numpy()
     return {**config, **_score(table[head][val].to_numpy(), pred, gold),
             "fit_seconds": round(time.perf_counter() - start, 1)}
@@ -98,12 +106,10 @@ def select_head(head, table, X, p, tfidf, n_jobs) -> tuple[dict, list[dict]]:
     labelled = table[head].notna().to_numpy()
     sub, Xs, tfidf = table[labelled].reset_index(drop=True), X[labelled].reset_index(drop=True), tfidf[labelled]
     train, val = (sub["split"] == "train").to_numpy(), (sub["split"] == "val").to_numpy()
-    weights = np.zeros(len(sub))
-    weights[train] = sample_weights(sub[train], head, p["gold_weight"], p["balance_languages"])
-    grid = [dict(zip(("feature_set", "C", "center_languages"), combo))
-            for combo in itertools.product(p["grid"]["feature_set"], p["grid"]["C"], p["grid"]["center_languages"])]
+    keys = list(p["grid"])
+    grid = [dict(zip(keys, combo)) for combo in itertools.product(*(p["grid"][k] for k in keys))]
     results = Parallel(n_jobs=n_jobs)(
-        delayed(_fit_and_score)(cfg, Xs, sub, head, train, val, weights, p["seed"]) for cfg in grid)
+        delayed(_fit_and_score)(cfg, Xs, sub, head, train, val, p["seed"]) for cfg in grid)
     best = max(results, key=lambda r: r["selection_score"])
     rows = baselines(sub, head, train, val, tfidf[train], tfidf[val], p["tfidf_C"], p["seed"]) + results
     return best, rows
@@ -112,13 +118,8 @@ def select_head(head, table, X, p, tfidf, n_jobs) -> tuple[dict, list[dict]]:
 def fit_final(head, best, table, X, p) -> object:
     """Refit the chosen configuration on train+val with calibrated probabilities."""
     rows = table[head].notna().to_numpy() & table["split"].isin(["train", "val"]).to_numpy()
-    weights = sample_weights(table[rows], head, p["gold_weight"], p["balance_languages"])
-    folds = min(p["calibration_folds"], table[head][rows].value_counts().min())
-    model = make_estimator(best["feature_set"], C=best["C"], class_weight="balanced",
-                           center_languages=best["center_languages"],
-                           calibration=p["calibration"] if folds >= 2 else "none",
-                           calibration_folds=folds, seed=p["seed"], columns=list(X.columns))
-    return model.fit(X[rows], table[head][rows], classifier__sample_weight=weights)
+    return fit_config(best, head, table, X, rows, calibration=p["calibration"],
+                      calibration_folds=p["calibration_folds"], seed=p["seed"])
 
 
 def main(argv=None) -> int:
@@ -139,7 +140,7 @@ def main(argv=None) -> int:
         best, rows = select_head(head, table, X, p, tfidf, p["n_jobs"])
         selection[head] = {"best": best, "candidates": rows}
         heads[head] = fit_final(head, best, table, X, p)
-        print(f"train: {head}: best {best['feature_set']} C={best['C']} centre={best['center_languages']} "
+        print(f"train: {head}: best {', '.join(f'{k}={best[k]}' for k in p['grid'])} "
               f"val macro-F1 {best['val_macro_f1']} (gold {best['val_gold_macro_f1']})")
     config = {"embedder": params["embed"]["model"], "max_chars": params["embed"]["max_chars"],
               "chunk_chars": params["embed"]["chunk_chars"], "stat_keys": list(STAT_KEYS),
