@@ -71,7 +71,7 @@ def fit_config(config: dict, head: str, table: pd.DataFrame, X: pd.DataFrame, ro
                calibration: str = "none", calibration_folds: int = 2, seed: int = 0):
     """Fit one head's Pipeline for a grid ``config`` on the selected rows (weights from the config too)."""
     folds = min(calibration_folds, table[head][rows].value_counts().min())
-    model = make_estimator(config["feature_set"], C=config["C"], class_weight="balanced",
+    model = make_estimator(config["feature_set"], C=config["C"], class_weight=config.get("class_weight", "balanced"),
                            center_languages=config["center_languages"],
                            calibration=calibration if folds >= 2 else "none",
                            calibration_folds=max(folds, 2), seed=seed, columns=list(X.columns))

