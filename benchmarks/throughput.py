@@ -191,7 +191,8 @@ def run(args: argparse.Namespace) -> str:
         f"Cold start, best of {args.cold_runs} (wall time of a new process):", "",
         f"- `pagetag classify page.html` (one page, table output): **{cold[0]:.2f} s**",
         f"- `pagetag --help`: {cold[1]:.2f} s",
-        f"- `python -c 'import pipeline.predict'` (torch, sentence-transformers, scikit-learn, pandas): "
+        f"- `python -c 'import pipeline.predict'` (scikit-learn, pandas; torch and sentence-transformers load "
+        "only for an embedder other than the built-in `usem3-static`): "
         f"{cold[2]:.2f} s",
         "", "Targets: full classify within 1.5× of the baseline (≥ 15 pages/s) and cold start ≤ 1.5 s.",
         f"Embedding takes {embed_share:.0%} of the one-page-at-a-time classify time "

@@ -9,15 +9,17 @@ Usage: ``python -m pipeline.clean_corpus [--params params.yaml]``
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 import datasets
 
+from pipeline import clean, cues, lang
 from pipeline.clean import STAT_KEYS, clean_text
 from pipeline.cues import FEATURE_NAMES as CUE_FEATURES
 from pipeline.cues import cue_features
 from pipeline.params import load_params
-from pipeline.prepare import load_sources
+from pipeline.prepare import load_sources, map_fingerprint
 
 
 def read_manifest(corpus_dir: str | Path) -> list[dict]:
@@ -46,7 +48,8 @@ def clean_corpus(data_dir: Path, manifest: list[dict], workers: int) -> datasets
         raise SystemExit(f"data dir does not match corpus/manifest.jsonl ({len(changed)} changed texts, "
                          f"{len(wanted) - len(ds)} missing): re-run the prepare stage")
     ds = ds.select_columns(["id", "text"])
-    return ds.map(_clean_example, num_proc=workers if workers > 1 else None, desc="clean")
+    return ds.map(_clean_example, num_proc=workers if workers > 1 else None, desc="clean",
+                  new_fingerprint=map_fingerprint(ds, sys.modules[__name__], clean, cues, lang))
 
 
 def main(argv=None) -> int:

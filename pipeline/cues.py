@@ -33,7 +33,7 @@ EVIDENCE_CUES = {
     "in_vitro": r"in vitro|cell lines?|lign[ée]es? cellulaires?|zelllinie\w*|l[ií]neas? celular\w*|cultured cells"
                 r"|organoid\w*",
     "statistics": r"\bp\s?[<=]\s?0[.,]\d+|\b(?:95|99)\s?%\s?(?:CI|IC|KI)\b|confidence interval|intervalle de confiance"
-                  r"|odds ratio|hazard ratio|\bHR\b|\bOR\b",
+                  r"|odds ratio|hazard ratio|(?-i:\bHR\b|\bOR\b)",
     "sample_size": r"\b\d{2,6} (?:patients|participants|people|adults|children|women|men|patientes|personnes"
                    r"|Patienten|Teilnehmer\w*|pacientes|pazienti)\b",
 }

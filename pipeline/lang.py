@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import functools
+import pickle
 import re
 
+import py3langid
 from py3langid.langid import MODEL_DIR, MODEL_FILE, LanguageIdentifier
+
+from pipeline import CACHE_DIR
 
 UNDETERMINED = "und"
 # Universal Sentence Encoder multilingual v3 covers 16 languages; zh-cn and zh-tw both map to "zh".
@@ -19,7 +23,16 @@ _LETTER = re.compile(r"[^\W\d_]")
 
 @functools.cache
 def _identifier() -> LanguageIdentifier:
-    return LanguageIdentifier.from_modelpath(MODEL_DIR / MODEL_FILE, norm_probs=True)
+    """py3langid's bundled model. Its LZMA file takes ~0.8 s to read, so a pickle of it is cached."""
+    cached = CACHE_DIR / f"py3langid-{py3langid.__version__}.pkl"
+    if cached.exists():
+        return pickle.loads(cached.read_bytes())
+    identifier = LanguageIdentifier.from_modelpath(MODEL_DIR / MODEL_FILE, norm_probs=True)
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    tmp = cached.with_name(f"{cached.name}.{id(identifier)}.tmp")
+    tmp.write_bytes(pickle.dumps(identifier, protocol=5))
+    tmp.replace(cached)
+    return identifier
 
 
 def normalize_language_code(code: str) -> str:

@@ -28,7 +28,7 @@ class Predictor:
     @property
     def embedder(self):
         if self._embedder is None:
-            self._embedder = load_embedder(self.embedder_name, threads=self.threads)
+            self._embedder = load_embedder(self.embedder_name, threads=self.threads, direct=True)
         return self._embedder
 
     def check_language(self, result: CleanResult) -> None:

@@ -12,9 +12,11 @@ import argparse
 import hashlib
 import json
 import re
+import sys
 import zlib
 from collections import Counter, defaultdict
 from pathlib import Path
+from types import ModuleType
 
 import datasets
 import numpy as np
@@ -45,6 +47,18 @@ def text_sha1(text: str) -> str:
     return hashlib.sha1(text.encode("utf-8")).hexdigest()
 
 
+def map_fingerprint(ds: datasets.Dataset, *modules: ModuleType) -> str:
+    """A ``Dataset.map`` cache key from the input table and the source code of ``modules``.
+
+    datasets hashes the mapped function but not the helpers it calls, so without this a changed cue
+    regex or normaliser would silently reuse a stale cached result.
+    """
+    digest = hashlib.sha1(ds._fingerprint.encode())
+    for module in modules:
+        digest.update(Path(module.__file__).read_bytes())
+    return digest.hexdigest()[:16]
+
+
 def _doc_fields(example: dict) -> dict:
     text = example["text"] or ""
     weak = example.get("weak") or {}
@@ -63,7 +77,7 @@ def load_sources(data_dir: Path) -> datasets.Dataset:
     parts = []
     for path in sorted((data_dir / "sources").glob("*.jsonl")):
         ds = datasets.load_dataset("json", data_files=str(path), split="train")
-        ds = ds.map(_doc_fields, desc=f"hash {path.stem}")
+        ds = ds.map(_doc_fields, new_fingerprint=map_fingerprint(ds, sys.modules[__name__]), desc=f"hash {path.stem}")
         keep = ["id", "origin", "lang", "text", "sha1", "norm_sha1", "n_chars", "replacement_ratio", "doi",
                 *(f"weak_{h}" for h in HEADS)]
         parts.append(ds.select_columns(keep).cast(_features()))

@@ -239,3 +239,20 @@ def test_label_outside_the_taxonomy_is_rejected(tmp_path, hf_cache, where):
     with pytest.raises(ValueError, match="'cardiology' is not a topic label"):
         prepare_stage.prepare(corpus.data_dir, tmp_path / "out", tiny_params(corpus.data_dir)["prepare"])
     assert not (tmp_path / "out" / "manifest.jsonl").exists()
+
+
+def test_map_cache_key_follows_the_code_of_the_helpers(tmp_path):
+    import datasets
+    from types import SimpleNamespace
+
+    from pipeline.prepare import map_fingerprint
+
+    helper = tmp_path / "helper.py"
+    helper.write_text("PATTERN = r'\\bOR\\b'\n", encoding="utf-8")
+    module = SimpleNamespace(__file__=str(helper))
+    ds = datasets.Dataset.from_dict({"text": ["a", "b"]})
+    before = map_fingerprint(ds, module)
+    assert map_fingerprint(ds, module) == before
+    helper.write_text("PATTERN = r'(?-i:\\bOR\\b)'\n", encoding="utf-8")
+    assert map_fingerprint(ds, module) != before
+    assert map_fingerprint(datasets.Dataset.from_dict({"text": ["a", "c"]}), module) != map_fingerprint(ds, module)
