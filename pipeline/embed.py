@@ -10,6 +10,7 @@ the numpy core the sentence-transformers module wraps, so both give the same vec
 """
 
 import hashlib
+import os
 import re
 from pathlib import Path
 
@@ -101,7 +102,7 @@ def _static_files() -> tuple[np.ndarray, dict]:
 
 def _atomic_save(path: Path, data) -> None:
     """Write ``data`` (an array, or a dict of arrays as .npz) so that readers never see half a file."""
-    tmp = path.with_name(f"{path.stem}.tmp{path.suffix}")
+    tmp = path.with_name(f"{path.stem}.{os.getpid()}.tmp{path.suffix}")
     if isinstance(data, dict):
         np.savez(tmp, **data)
     else:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 import pickle
 import re
 
@@ -29,7 +30,7 @@ def _identifier() -> LanguageIdentifier:
         return pickle.loads(cached.read_bytes())
     identifier = LanguageIdentifier.from_modelpath(MODEL_DIR / MODEL_FILE, norm_probs=True)
     cached.parent.mkdir(parents=True, exist_ok=True)
-    tmp = cached.with_name(f"{cached.name}.{id(identifier)}.tmp")
+    tmp = cached.with_name(f"{cached.name}.{os.getpid()}.tmp")
     tmp.write_bytes(pickle.dumps(identifier, protocol=5))
     tmp.replace(cached)
     return identifier
