@@ -58,11 +58,12 @@ def scores(y_true, y_pred) -> dict:
             "macro_f1": round(f1_score(y_true, y_pred, average="macro", zero_division=0), 4)}
 
 
-def evaluate_head(head: str, model, table: pd.DataFrame, X: pd.DataFrame, plots: Path) -> tuple[dict, dict]:
-    """Summary and detail metrics of one head on the test split."""
+def evaluate_head(head: str, classes: list[str], proba: np.ndarray, table: pd.DataFrame,
+                  plots: Path) -> tuple[dict, dict]:
+    """Summary and detail metrics of one head on the test split (``proba``: one row per ``table`` row)."""
     rows = (table["split"] == "test").to_numpy() & table[head].notna().to_numpy()
-    sub, proba = table[rows], model.predict_proba(X[rows])
-    classes = np.array(model.classes_)
+    sub, proba = table[rows], proba[rows]
+    classes = np.array(classes)
     pred = classes[proba.argmax(axis=1)]
     y = sub[head].to_numpy()
     gold = (sub[f"{head}_src"] == "gold").to_numpy()
@@ -178,7 +179,11 @@ def model_card(summary: dict, detail: dict, table: pd.DataFrame, config: dict, f
         "stats and a multilingual cue lexicon → logistic regression (class-balanced, gold documents up-weighted, "
         f"optionally languages balanced within classes) → {config.get('calibration', 'temperature')} calibration. Configuration chosen per head on "
         "the validation split "
-        "(`metrics/selection.json`).", "",
+        "(`metrics/selection.json`)."
+        + (" A page that is not about health makes no health claim: evidence level's `not_applicable` probability "
+           "is raised to topic's `non_health` probability (kept because it raised the validation score, "
+           "`metrics/selection.json` → `evidence_level.couple_not_applicable`); the cross-lingual rows below "
+           "score the heads alone." if config.get("couple_not_applicable") else ""), "",
         "## Training data", "",
         "Texts from `../shared/corpus` (not redistributed): FrCORE (fr), FakeHealth (en), GNAD10k (de), FTD (en), "
         "GINCO (sl + machine-translated en), medical abstracts (en), Cochrane abstracts and plain-language summaries "
@@ -247,8 +252,9 @@ def main(argv=None) -> int:
     selection = json.loads(Path(params["train"]["selection_out"]).read_text(encoding="utf-8"))
     plots = Path(p["plots_dir"])
     summary, detail = {}, {}
+    probas = classifier.predict_proba(X)
     for head in HEADS:
-        summary[head], detail[head] = evaluate_head(head, classifier.heads[head], table, X, plots)
+        summary[head], detail[head] = evaluate_head(head, classifier.classes(head), probas[head], table, plots)
         if not args.no_transfer:
             detail[head]["cross_lingual"] = cross_lingual(head, selection[head]["best"], table, X,
                                                           params["train"], p["transfer_languages"])

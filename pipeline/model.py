@@ -154,6 +154,24 @@ def make_estimator(feature_set: str, *, C: float, class_weight: str | None, cent
     return Pipeline([("features", ColumnTransformer(parts)), ("classifier", classifier)])
 
 
+def couple_not_applicable(evidence: np.ndarray, evidence_classes: list[str], topic: np.ndarray,
+                          topic_classes: list[str]) -> np.ndarray:
+    """A page that is not about health makes no health claim: raise P(not_applicable) to P(non_health).
+
+    Row-wise, ``not_applicable`` gets ``max(P(not_applicable), P(non_health))`` and the other evidence
+    labels are scaled to share the rest, so each row still sums to 1 and their order is kept.
+    """
+    if "not_applicable" not in evidence_classes or "non_health" not in topic_classes:
+        return evidence
+    na = evidence_classes.index("not_applicable")
+    old = evidence[:, na]
+    new = np.maximum(old, topic[:, topic_classes.index("non_health")])
+    rest = 1.0 - old
+    out = evidence * np.where(rest > 0, (1.0 - new) / np.maximum(rest, 1e-12), 0.0)[:, None]
+    out[:, na] = new
+    return out
+
+
 @dataclass
 class HeadPrediction:
     label: str
@@ -184,13 +202,27 @@ class PageClassifier:
         joblib.dump({"heads": self.heads, "config": self.config}, path, compress=3)
         return path
 
+    def classes(self, head: str) -> list[str]:
+        return list(self.heads[head].classes_)
+
+    def predict_proba(self, frame: pd.DataFrame) -> dict[str, np.ndarray]:
+        """Per head, the calibrated probabilities (columns in ``classes(head)`` order).
+
+        With ``couple_not_applicable`` in the config, evidence level follows topic's ``non_health``
+        (:func:`couple_not_applicable`; chosen on validation by the train stage).
+        """
+        proba = {head: self.heads[head].predict_proba(frame) for head in HEADS}
+        if self.config.get("couple_not_applicable"):
+            proba["evidence_level"] = couple_not_applicable(proba["evidence_level"], self.classes("evidence_level"),
+                                                            proba["topic"], self.classes("topic"))
+        return proba
+
     def predict_frame(self, frame: pd.DataFrame) -> list[dict[str, HeadPrediction]]:
         """Per document, the label, its calibrated probability and every label's probability, per head."""
         out = [{} for _ in range(len(frame))]
+        probas = self.predict_proba(frame)
         for head in HEADS:
-            model = self.heads[head]
-            proba = model.predict_proba(frame)
-            classes = list(model.classes_)
+            proba, classes = probas[head], self.classes(head)
             for row, p in zip(out, proba):
                 best = int(np.argmax(p))
                 row[head] = HeadPrediction(classes[best], float(p[best]), dict(zip(classes, map(float, p))))

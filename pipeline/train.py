@@ -29,7 +29,7 @@ from pipeline.clean import STAT_KEYS
 from pipeline.clean_corpus import read_manifest
 from pipeline.cues import FEATURE_NAMES as CUE_FEATURES
 from pipeline.labels import HEADS
-from pipeline.model import PageClassifier, feature_frame, make_estimator
+from pipeline.model import PageClassifier, couple_not_applicable, feature_frame, make_estimator
 from pipeline.params import load_params
 
 
@@ -122,6 +122,20 @@ def fit_final(head, best, table, X, p) -> object:
                       calibration_folds=p["calibration_folds"], seed=p["seed"])
 
 
+def coupling_on_validation(table, X, selection: dict, seed: int) -> dict:
+    """Evidence-level validation scores without and with :func:`couple_not_applicable` (heads fitted on train)."""
+    train, val = (table["split"] == "train").to_numpy(), (table["split"] == "val").to_numpy()
+    models = {head: fit_config(selection[head]["best"], head, table, X, train & table[head].notna().to_numpy(),
+                               seed=seed) for head in ("evidence_level", "topic")}
+    rows = val & table["evidence_level"].notna().to_numpy()
+    evidence, topic = models["evidence_level"].predict_proba(X[rows]), models["topic"].predict_proba(X[rows])
+    classes = np.array(models["evidence_level"].classes_)
+    coupled = couple_not_applicable(evidence, list(classes), topic, list(models["topic"].classes_))
+    y, gold = table["evidence_level"][rows].to_numpy(), (table["evidence_level_src"][rows] == "gold").to_numpy()
+    return {"off": _score(y, classes[evidence.argmax(axis=1)], gold),
+            "on": _score(y, classes[coupled.argmax(axis=1)], gold)}
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--params", default="params.yaml")
@@ -142,9 +156,14 @@ def main(argv=None) -> int:
         heads[head] = fit_final(head, best, table, X, p)
         print(f"train: {head}: best {', '.join(f'{k}={best[k]}' for k in p['grid'])} "
               f"val macro-F1 {best['val_macro_f1']} (gold {best['val_gold_macro_f1']})")
+    coupling = coupling_on_validation(table, X, selection, p["seed"])
+    selection["evidence_level"]["couple_not_applicable"] = coupling
+    print(f"train: evidence_level with not_applicable following topic non_health: val selection score "
+          f"{coupling['off']['selection_score']} -> {coupling['on']['selection_score']}")
     config = {"embedder": params["embed"]["model"], "max_chars": params["embed"]["max_chars"],
               "chunk_chars": params["embed"]["chunk_chars"], "stat_keys": list(STAT_KEYS),
-              "calibration": p["calibration"]}
+              "calibration": p["calibration"],
+              "couple_not_applicable": coupling["on"]["selection_score"] > coupling["off"]["selection_score"]}
     PageClassifier(heads, config).save(p["out_dir"])
     Path(p["selection_out"]).parent.mkdir(parents=True, exist_ok=True)
     Path(p["selection_out"]).write_text(json.dumps(selection, indent=1), encoding="utf-8")

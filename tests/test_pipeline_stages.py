@@ -151,6 +151,9 @@ def test_train_stage_selection_table(run):
         assert sorted(kinds[2:]) == sorted(grid["feature_set"])
         assert selection[head]["best"]["feature_set"] in grid["feature_set"]
         assert 0.0 <= selection[head]["best"]["val_macro_f1"] <= 1.0
+    coupling = selection["evidence_level"]["couple_not_applicable"]
+    config = PageClassifier.load(run["work"] / run["params"]["train"]["out_dir"]).config
+    assert config["couple_not_applicable"] == (coupling["on"]["selection_score"] > coupling["off"]["selection_score"])
 
 
 def test_evaluate_stage_metrics_plots_and_model_card(run):
@@ -285,3 +288,19 @@ def test_train_survives_a_class_with_a_single_document():
     p = {"calibration": "sigmoid", "calibration_folds": 2, "seed": 0}
     model = train.fit_final("source_type", best, table, X, p)
     assert "forum" in model.classes_
+
+
+def test_not_applicable_follows_non_health():
+    import numpy as np
+
+    from pipeline.model import couple_not_applicable
+
+    evidence_classes, topic_classes = ["not_applicable", "rct", "unsupported"], ["non_health", "oncology"]
+    evidence = np.array([[0.1, 0.6, 0.3], [0.7, 0.2, 0.1], [0.0, 0.5, 0.5]])
+    topic = np.array([[0.9, 0.1], [0.2, 0.8], [1.0, 0.0]])
+    out = couple_not_applicable(evidence, evidence_classes, topic, topic_classes)
+    np.testing.assert_allclose(out.sum(axis=1), 1.0)
+    np.testing.assert_allclose(out[:, 0], [0.9, 0.7, 1.0])      # raised to P(non_health), never lowered
+    np.testing.assert_allclose(out[0, 1:], [0.1 * 2 / 3, 0.1 / 3])  # the rest keep their proportions
+    np.testing.assert_allclose(out[1], evidence[1])                 # a health page is left alone
+    assert couple_not_applicable(evidence, ["rct", "x", "y"], topic, topic_classes) is evidence
