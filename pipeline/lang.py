@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import functools
-import os
 import pickle
 import re
 
 import py3langid
 from py3langid.langid import MODEL_DIR, MODEL_FILE, LanguageIdentifier
 
-from pipeline import CACHE_DIR
+from pipeline import CACHE_DIR, write_cache_file
 
 UNDETERMINED = "und"
 # Universal Sentence Encoder multilingual v3 covers 16 languages; zh-cn and zh-tw both map to "zh".
@@ -29,10 +28,7 @@ def _identifier() -> LanguageIdentifier:
     if cached.exists():
         return pickle.loads(cached.read_bytes())
     identifier = LanguageIdentifier.from_modelpath(MODEL_DIR / MODEL_FILE, norm_probs=True)
-    cached.parent.mkdir(parents=True, exist_ok=True)
-    tmp = cached.with_name(f"{cached.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(pickle.dumps(identifier, protocol=5))
-    tmp.replace(cached)
+    write_cache_file(cached, lambda tmp: tmp.write_bytes(pickle.dumps(identifier, protocol=5)))
     return identifier
 
 

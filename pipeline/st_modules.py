@@ -18,7 +18,7 @@ class _TextsModule(InputModule):
         return {"texts": texts}
 
     def get_sentence_embedding_dimension(self) -> int:
-        return 512
+        return StaticUSE.dimension  # USE multilingual v3 and its static distillation share it
 
     def save(self, output_path: str, *args, **kwargs) -> None:
         self.save_config(output_path)
