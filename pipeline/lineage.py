@@ -29,6 +29,8 @@ from pipeline.errors import PagetagError
 
 DEFAULT_LINKER_PATH = Path(__file__).resolve().parent.parent / "models" / "lineage.json"
 EMBED_CHARS = 3000
+DATELINE_CHARS = 400
+"""A page's dateline is its first full date within this many characters of the top."""
 CANDIDATE_NEIGHBOURS = 5
 """Besides pages that share a fingerprint key, each page is compared with its nearest embedding neighbours."""
 
@@ -73,7 +75,7 @@ JOURNALS_IN_CONTEXT = frozenset(
 """One-word journal names that are also ordinary words: counted only after "published in", "journal" etc."""
 _JOURNAL_ALIASES = {
     "nejm": "new england journal of medicine", "british medical journal": "bmj",
-    "proceedings of the national academy of sciences": "pnas",
+    "proceedings of the national academy of sciences": "pnas", "proceedings of the national academy of science": "pnas",
     "journal of the american medical association": "jama", "cochrane database of systematic reviews": "cochrane library",
 }
 _JOURNAL_FAMILY = re.compile(r"\b(?:(?:The\s+)?Lancet|JAMA|Nature|BMJ|Cell)\s+(?:[A-Z][\w&-]*\s*){1,4}")
@@ -106,8 +108,12 @@ _PARTICIPANTS = (
 _NUMBER_TOKEN = r"\d{1,3}(?:(?:[,.]|[\u00a0\u202f ](?=\d{3}(?!\d)))\d{3})+(?:[.,]\d+)?|\d+(?:[.,]\d+)?"
 """A number with optional thousands groups (comma, dot, or a space before exactly three digits) and decimals."""
 _NUMBER = re.compile(rf"(?<![\w.,/-])({_NUMBER_TOKEN})(?![\w/]|[.,]\d)")
-_SAMPLE = re.compile(rf"(?i)\bn\s*=\s*({_NUMBER_TOKEN})\b|(?<![\w.,/-])({_NUMBER_TOKEN})\s+(?:[\w-]+\s+){{0,3}}?"
-                     rf"(?:{_PARTICIPANTS})\w*\b")
+_UNITS = (r"trials?|stud(?:y|ies)|countries|sites|centres?|centers?|hospitals|clinics|years?|months?|weeks?|days?|hours?|"
+          r"percent|per\s*cent|times|doses?|million|billion|millions?|milliards?|Millionen|Milliarden|Studien|Länder|"
+          r"Kliniken|Jahren?|Monate[n]?|Wochen|Prozent|essais|études|pays|ans|mois|semaines|pour\s*cent|fois")
+"""Words that make the number before a people noun something else: "13 trials with people", "400 million people"."""
+_SAMPLE = re.compile(rf"(?i)\bn\s*=\s*({_NUMBER_TOKEN})\b|(?<![\w.,/-])({_NUMBER_TOKEN})\s+(?!(?:{_UNITS})\b)"
+                     rf"(?:[\w-]+\s+(?!(?:{_UNITS})\b)){{0,2}}?(?:{_PARTICIPANTS})\w*\b")
 _TIME_OR_PHONE = re.compile(r"\b\d{1,2}[:h]\d{2}\b|\+?\(?\d{2,4}\)?[-\s.]\d{2,4}[-\s.]\d{3,4}\b")
 
 _TITLE = r"(?:Dr\.?|Drs\.?|Prof\.?|Professor(?:in)?|(?i:professeure?|docteure?)|Pr\.?|Dre?\.?|Doktor)"
@@ -184,6 +190,8 @@ class StudyFingerprint:
     meetings: set[str] = field(default_factory=set)
     dates: set[datetime.date] = field(default_factory=set)
     months: set[tuple[int, int]] = field(default_factory=set)
+    published: datetime.date | None = None
+    """The dateline: the first full date near the top of the page (other dates may be of earlier events)."""
     sample_sizes: set[float] = field(default_factory=set)
     numbers: dict[float, float] = field(default_factory=dict)
     """Each informative number with its weight (more significant digits weigh more)."""
@@ -202,7 +210,8 @@ class StudyFingerprint:
         """A JSON-ready view (sorted lists, ISO dates)."""
         return {
             "registry_ids": sorted(self.registry_ids), "dois": sorted(self.dois), "journals": sorted(self.journals),
-            "meetings": sorted(self.meetings), "dates": sorted(d.isoformat() for d in self.dates),
+            "meetings": sorted(self.meetings), "published": self.published.isoformat() if self.published else None,
+            "dates": sorted(d.isoformat() for d in self.dates),
             "sample_sizes": sorted(_plain_number(x) for x in self.sample_sizes),
             "researchers": sorted(self.researchers), "institutions": sorted(self.institutions),
         }
@@ -255,9 +264,10 @@ def number_weight(value: float) -> float:
     return 1.0 if significant >= 3 else 0.6 if significant == 2 else 0.25
 
 
-def _dates(text: str, language: str) -> tuple[set[datetime.date], set[tuple[int, int]], list[tuple[int, int]]]:
-    """Full dates, (year, month) pairs, and the character spans they cover (12/03/2025 is day-first unless English)."""
-    dates, months, spans = set(), set(), []
+def _dates(text: str, language: str) -> tuple[set[datetime.date], set[tuple[int, int]], list[tuple[int, int]], datetime.date | None]:
+    """Full dates, (year, month) pairs, the character spans they cover and the dateline (12/03/2025 is day-first
+    unless English)."""
+    dates, months, spans, dateline = set(), set(), [], None
     slashed = (r"\b(?P<mn>\d{1,2})/(?P<d>\d{1,2})/(?P<y>(?:19|20)\d\d)\b" if language == "en"
                else r"\b(?P<d>\d{1,2})/(?P<mn>\d{1,2})/(?P<y>(?:19|20)\d\d)\b")
     patterns = (
@@ -281,10 +291,13 @@ def _dates(text: str, language: str) -> tuple[set[datetime.date], set[tuple[int,
             months.add((year, month))
             if groups.get("d"):
                 try:
-                    dates.add(datetime.date(year, month, int(groups["d"])))
+                    date = datetime.date(year, month, int(groups["d"]))
                 except ValueError:
-                    pass
-    return dates, months, spans
+                    continue
+                dates.add(date)
+                if match.start() < DATELINE_CHARS and (dateline is None or match.start() < dateline[0]):
+                    dateline = (match.start(), date)
+    return dates, months, spans, dateline[1] if dateline else None
 
 
 def _mask(text: str, spans: list[tuple[int, int]]) -> str:
@@ -404,7 +417,7 @@ def fingerprint(text: str, language: str = "en") -> StudyFingerprint:
         key = _journal_key(name)
         if key and key not in STOP_ENTITIES:
             fp.meetings.add(key)
-    fp.dates, fp.months, date_spans = _dates(body, language)
+    fp.dates, fp.months, date_spans, fp.published = _dates(body, language)
     body = _TIME_OR_PHONE.sub(" ", _mask(body, date_spans))
     for match in _SAMPLE.finditer(body):
         value = parse_number(match.group(1) or match.group(2), language)
@@ -443,7 +456,11 @@ SAMPLE_CONFLICT = 0.3
 
 
 def _date_gap(a: StudyFingerprint, b: StudyFingerprint) -> float | None:
-    """Smallest gap in days between a date of ``a`` and one of ``b`` (month precision when only months are known)."""
+    """Smallest gap in days between a date of ``a`` and one of ``b`` (month precision when only months are known).
+
+    Only datelines count as evidence against: a page may also cite dates of earlier events."""
+    if a.published and b.published:
+        return float(abs((a.published - b.published).days))
     if a.dates and b.dates:
         return float(min(abs((x - y).days) for x in a.dates for y in b.dates))
     if a.months and b.months:
@@ -478,7 +495,7 @@ def pair_features(a: StudyFingerprint, b: StudyFingerprint, cosine: float, cosin
         "journal_conflict": float(bool(a.journals and b.journals and not journals_match(a.journals, b.journals))),
         "meeting_match": float(bool(a.meetings & b.meetings)),
         "date_close": float(gap is not None and gap <= CLOSE_DAYS),
-        "date_far": float(gap is not None and gap > FAR_DAYS),
+        "date_far": float(bool(a.published and b.published) and gap > FAR_DAYS),
         "sample_match": sample_match,
         "sample_conflict": float(bool(a.sample_sizes and b.sample_sizes) and not any(
             _close(x, y, SAMPLE_CONFLICT) for x in a.sample_sizes for y in b.sample_sizes)),
