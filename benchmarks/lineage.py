@@ -6,8 +6,11 @@ Pairs: ``corpus/lineage_pairs.jsonl``, every one checked by reading both texts, 
   lab, drug, company or journal, different study). The pair model is fitted here; its regularisation C and
   link threshold are chosen by grouped cross-validation (out-of-fold probabilities, whole same-study
   components kept in one fold; the threshold maximises F1 among thresholds with precision >= 0.9).
-* ``test``: English pairs labelled after the method was frozen, on pages that appear in no dev pair. Never
-  used for any choice.
+* ``test``: English pairs labelled after the first version (pages as files, no URL dates) was frozen, on
+  pages that appear in no dev pair. Never used for any choice; its errors were seen before URL dates were
+  added, so for the version with URLs it is no longer a clean estimate.
+* ``test2``: English pairs labelled after URL dates were added, on pages in no other pair (few same-study
+  pairs were left to find, so it mostly measures false links on hard negatives).
 * ``cross-lingual``: the French/German translations of FakeHealth pages, each paired with the English
   partner of its source (same or different study), and each translation with its own source. No
   cross-lingual pair is fitted on; the embedding's cross-lingual offset comes from ``contrast.jsonl``.
@@ -74,7 +77,7 @@ def load_pages(data_dir: Path, ids: set[str]) -> dict[str, dict]:
                 record = json.loads(line)
                 if record["id"] in ids:
                     result = clean_text(record["text"], input=record["id"])
-                    pages[record["id"]] = {"text": result.text, "language": result.language,
+                    pages[record["id"]] = {"text": result.text, "language": result.language, "url": record.get("url"),
                                            "source": record.get("source_id", record["id"]),
                                            "kind": _kind(record["id"])}
     missing = ids - pages.keys()
@@ -174,6 +177,8 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=13, help="seed of the cross-validation folds")
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "lineage.md"))
     parser.add_argument("--write-model", action="store_true", help=f"store the dev-fitted model in {DEFAULT_LINKER_PATH}")
+    parser.add_argument("--urls", action=argparse.BooleanOptionalAction, default=True,
+                        help="give each FakeHealth page its URL, as `pagetag link URL` would have it (dates in URL paths)")
     parser.add_argument("--dev-only", action="store_true",
                         help="development: print out-of-fold results and mistakes on the dev pairs, never touch test")
     args = parser.parse_args(argv)
@@ -188,7 +193,8 @@ def main(argv=None) -> int:
     embedder = load_embedder("usem3-static", direct=True)
     vectors = embedder.encode([pages[p]["text"][:EMBED_CHARS] for p in order])
     t1 = time.perf_counter()
-    fingerprints = [fingerprint(pages[p]["text"], pages[p]["language"]) for p in order]
+    fingerprints = [fingerprint(pages[p]["text"], pages[p]["language"], pages[p]["url"] if args.urls else None)
+                    for p in order]
     t2 = time.perf_counter()
     offset = cross_lingual_offset(Path(args.data_dir), embedder)
     print(f"{len(order)} pages read and cleaned in {t0 - start:.1f} s; embedded in {t1 - t0:.2f} s; "
@@ -233,9 +239,12 @@ def main(argv=None) -> int:
         ("baseline: pair model on the cosine alone", list(cosine_model.predict(held_x[:, cosine_column]))),
     ]
     grouped = systems[0][1]
-    subsets = {"English test pairs": [i for i, p in enumerate(held) if p["set"] == "test"]}
-    for kind in sorted({pair_kind(p, pages) for p in held if p["set"] == "test"}):
-        subsets[f"  {kind}"] = [i for i, p in enumerate(held) if p["set"] == "test" and pair_kind(p, pages) == kind]
+    subsets = {}
+    for name, sets in (("English test pairs", {"test"}), ("English test2 pairs", {"test2"}),
+                       ("English test + test2", {"test", "test2"})):
+        subsets[name] = [i for i, p in enumerate(held) if p["set"] in sets]
+    for kind in sorted({pair_kind(p, pages) for p in held if p["set"] in ("test", "test2")}):
+        subsets[f"  {kind}"] = [i for i, p in enumerate(held) if p["set"] in ("test", "test2") and pair_kind(p, pages) == kind]
     for kind in ("cross-lingual (translation ↔ partner)", "translation ↔ its source"):
         subsets[kind] = [i for i, p in enumerate(held) if pair_kind(p, pages) == kind]
 
@@ -243,7 +252,7 @@ def main(argv=None) -> int:
         return scores([truth[i] for i in chosen], [predicted[i] for i in chosen])
 
     rows = [(name, subset_scores(grouped, chosen)) for name, chosen in subsets.items()]
-    comparison = [(name, subset_scores(predicted, subsets["English test pairs"]),
+    comparison = [(name, subset_scores(predicted, subsets["English test + test2"]),
                    subset_scores(predicted, subsets["cross-lingual (translation ↔ partner)"]))
                   for name, predicted in systems]
     probability = linker.predict_proba(held_x)
@@ -300,14 +309,16 @@ def report(args, pairs, dev, selection, cosine_threshold, offset, linker, rows, 
         f"`python benchmarks/lineage.py` (fold seed {args.seed}). Pairs in `corpus/lineage_pairs.jsonl` (same / "
         f"different / unsure, unsure never scored): dev {counts['dev', 'same']} / {counts['dev', 'different']} / "
         f"{counts['dev', 'unsure']}; test {counts['test', 'same']} / {counts['test', 'different']} / "
-        f"{counts['test', 'unsure']}; cross-lingual {counts['cross-lingual', 'same']} / "
+        f"{counts['test', 'unsure']}; test2 {counts['test2', 'same']} / {counts['test2', 'different']} / "
+        f"{counts['test2', 'unsure']}; cross-lingual {counts['cross-lingual', 'same']} / "
         f"{counts['cross-lingual', 'different']} / {counts['cross-lingual', 'unsure']}.",
         "",
         f"Chosen on dev only ({len(dev)} English pairs, grouped {FOLDS}-fold out-of-fold): C = {chosen['C']}, "
         f"threshold = {linker.threshold:.3f} (out-of-fold F1 {chosen['oof_f1']:.3f}); cosine-only threshold "
-        f"{cosine_threshold:.3f}; cross-lingual cosine offset {offset} (from contrast.jsonl).",
+        f"{cosine_threshold:.3f}; cross-lingual cosine offset {offset} (from contrast.jsonl). FakeHealth pages "
+        + ("carry their URLs (publication dates in URL paths count)." if args.urls else "are read as files (no URL dates)."),
         "",
-        "## Held-out pairs, `pagetag link` grouping (all test and cross-lingual pages grouped at once)",
+        "## Held-out pairs, `pagetag link` grouping (all test, test2 and cross-lingual pages grouped at once)",
         "",
         "| pairs | n | same | precision (95% CI) | recall (95% CI) | F1 |",
         "|---|---|---|---|---|---|",
@@ -316,7 +327,7 @@ def report(args, pairs, dev, selection, cosine_threshold, offset, linker, rows, 
         lines.append(f"| {name} | {r['pairs']} | {r['positives']} | {_fmt(r['precision'])}{_ci(r['precision_ci'])} | "
                      f"{_fmt(r['recall'])}{_ci(r['recall_ci'])} | {_fmt(r['f1'])} |")
     lines += ["", "## Systems compared on the same held-out pairs", "",
-              "| system | English P | English R | English F1 | cross-lingual P | cross-lingual R | cross-lingual F1 |",
+              "| system | English (test + test2) P | R | F1 | cross-lingual P | R | F1 |",
               "|---|---|---|---|---|---|---|"]
     for name, en, xl in comparison:
         lines.append(f"| {name} | {_fmt(en['precision'])} | {_fmt(en['recall'])} | {_fmt(en['f1'])} | "
@@ -341,9 +352,9 @@ def report(args, pairs, dev, selection, cosine_threshold, offset, linker, rows, 
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    machine = {"fold_seed": args.seed, "chosen": chosen, "threshold": linker.threshold, "cosine_offset": offset,
+    machine = {"fold_seed": args.seed, "urls": args.urls, "chosen": chosen, "threshold": linker.threshold, "cosine_offset": offset,
                "held_out": {name.strip(): r for name, r in rows},
-               "systems": {name: {"english_test": en, "cross_lingual": xl} for name, en, xl in comparison}}
+               "systems": {name: {"english_test_and_test2": en, "cross_lingual": xl} for name, en, xl in comparison}}
     out.with_suffix(".json").write_text(json.dumps(machine, indent=1, default=float) + "\n", encoding="utf-8")
     print(f"wrote {out} and {out.with_suffix('.json')}", file=sys.stderr)
 

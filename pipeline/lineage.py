@@ -191,7 +191,8 @@ class StudyFingerprint:
     dates: set[datetime.date] = field(default_factory=set)
     months: set[tuple[int, int]] = field(default_factory=set)
     published: datetime.date | None = None
-    """The dateline: the first full date near the top of the page (other dates may be of earlier events)."""
+    """The publication date: from the page's URL, else its dateline (the first full date near the top; other
+    dates may be of earlier events)."""
     sample_sizes: set[float] = field(default_factory=set)
     numbers: dict[float, float] = field(default_factory=dict)
     """Each informative number with its weight (more significant digits weigh more)."""
@@ -403,8 +404,21 @@ def strip_boilerplate(text: str) -> str:
     return text
 
 
-def fingerprint(text: str, language: str = "en") -> StudyFingerprint:
-    """Extract the :class:`StudyFingerprint` of a page's clean text."""
+_URL_DATE = re.compile(r"(?<!\d)((?:19|20)\d\d)[/_-]?(0[1-9]|1[0-2])(?:[/_-]?(0[1-9]|[12]\d|3[01]))?(?!\d)")
+"""A publication date in a URL path: /2011/02/09/, /20110809, /2016-03/."""
+
+
+def url_date(url: str | None) -> tuple[int, int, int | None] | None:
+    """(year, month, day or None) from an http(s) URL's path, or None."""
+    if not url or not url.lower().startswith(("http://", "https://")):
+        return None
+    path = url.split("://", 1)[1].partition("/")[2]
+    match = _URL_DATE.search(path)
+    return (int(match[1]), int(match[2]), int(match[3]) if match[3] else None) if match else None
+
+
+def fingerprint(text: str, language: str = "en", url: str | None = None) -> StudyFingerprint:
+    """Extract the :class:`StudyFingerprint` of a page's clean text; a date in its ``url`` is its publication date."""
     fp = StudyFingerprint(language=language)
     text = strip_boilerplate(unicodedata.normalize("NFC", text))
     fp.registry_ids = {re.sub(r"[\s:#-]|No\.?", "", m).upper().replace("EUDRACT", "EudraCT") for m in REGISTRY.findall(text)}
@@ -418,6 +432,16 @@ def fingerprint(text: str, language: str = "en") -> StudyFingerprint:
         if key and key not in STOP_ENTITIES:
             fp.meetings.add(key)
     fp.dates, fp.months, date_spans, fp.published = _dates(body, language)
+    published = url_date(url)
+    if published:
+        year, month, day = published
+        fp.months.add((year, month))
+        if day:
+            try:
+                fp.published = datetime.date(year, month, day)
+                fp.dates.add(fp.published)
+            except ValueError:
+                pass
     body = _TIME_OR_PHONE.sub(" ", _mask(body, date_spans))
     for match in _SAMPLE.finditer(body):
         value = parse_number(match.group(1) or match.group(2), language)
@@ -785,7 +809,7 @@ def link_groups(pages: list[LinkedPage], linker: StudyLinker, progress: bool = F
     """Group ``pages`` and describe each group: its pages by role, what identifies the study, the links."""
     from tqdm import tqdm
 
-    fingerprints = [fingerprint(p.text, p.language)
+    fingerprints = [fingerprint(p.text, p.language, p.input)
                     for p in tqdm(pages, unit="page", desc="fingerprint", disable=not progress, leave=False)]
     groups, scores = linker.group(fingerprints, embed_pages(pages))
     described = []

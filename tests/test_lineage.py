@@ -18,7 +18,7 @@ import pytest
 from pipeline.cli import main
 from pipeline.errors import PagetagError
 from pipeline.lineage import (FEATURES, LinkedPage, StudyLinker, cluster, fingerprint, link_groups, pair_features,
-                              parse_number, read_records, role_rank, strongest_claim)
+                              parse_number, read_records, role_rank, strongest_claim, url_date)
 
 DATA = Path(__file__).resolve().parent / "data" / "lineage"
 TRIAL = ["asthma_press_release_en.html", "asthma_news_fr.txt", "asthma_blog_de.txt"]
@@ -74,6 +74,17 @@ def test_fingerprints_agree_across_languages(texts):
     assert cohort_de.numbers.keys() >= {0.31, 0.38}
     assert "wierzbicki" in cohort_de.researchers
     assert [d.isoformat() for d in cohort_de.dates] == ["2024-06-03"]  # "3. Juni 2024"
+
+
+def test_publication_date_from_the_url():
+    assert url_date("https://www.example.com/2011/02/09/health/story.html") == (2011, 2, 9)
+    assert url_date("https://news.example.org/releases/2018-12/uni-abc121718.php") == (2018, 12, None)
+    assert url_date("http://example.com/article.asp?id=20110809") == (2011, 8, 9)
+    assert url_date("/tmp/2011/02/09.txt") is None and url_date(None) is None
+    text = "A new study of 300 adults. DALLAS, June 1, 2016 -- Researchers said the trial worked."
+    assert fingerprint(text, "en").published.isoformat() == "2016-06-01"
+    dated = fingerprint(text, "en", "https://example.com/2016/06/03/trial.html")
+    assert dated.published.isoformat() == "2016-06-03"  # the URL's date is the page's publication date
 
 
 def test_german_common_nouns_are_not_name_evidence():
