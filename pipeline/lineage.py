@@ -33,6 +33,8 @@ DATELINE_CHARS = 400
 """A page's dateline is its first full date within this many characters of the top."""
 CANDIDATE_NEIGHBOURS = 5
 """Besides pages that share a fingerprint key, each page is compared with its nearest embedding neighbours."""
+MAX_KEY_PAGES = 50
+"""A fingerprint key found on more pages than this (a common number, a big journal) proposes no pairs."""
 
 ROLE_ORDER = ("scientific", "press_release", "news", "blog", "seo_content", "commercial")
 CLAIM_STRENGTHS = ("direct_causal", "conditional_causal", "correlational", "no_relationship")
@@ -638,7 +640,7 @@ def candidate_pairs(fingerprints: list[StudyFingerprint], vectors: np.ndarray,
         for key in fp.keys():
             index[key].append(i)
     for members in index.values():
-        if len(members) <= 50:  # a key on 50+ pages (a common number, a big journal) identifies nothing
+        if len(members) <= MAX_KEY_PAGES:
             pairs.update(itertools.combinations(members, 2))
     if n > 1:
         similarity = vectors @ vectors.T
