@@ -249,7 +249,65 @@ EVALUATE = Command(
     run=_run_evaluate,
 )
 
-COMMANDS: list[Command] = [CLEAN, CLASSIFY, EVALUATE]
+# --- link -----------------------------------------------------------------------------------
+
+def _add_link_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("inputs", nargs="+", metavar="INPUT",
+                        help="http(s) URL, .html/.htm or text file, or a JSON-lines file from `pagetag classify --json`")
+    parser.add_argument("--json", action="store_true", help="print one JSON object per group per line")
+    parser.add_argument("--threshold", type=_positive_float, metavar="P",
+                        help="link pages whose same-study probability reaches P (default: the model's)")
+    parser.add_argument("--workers", type=_positive_int, default=min(8, os.cpu_count() or 1), metavar="N",
+                        help="inputs read and cleaned in parallel (default: %(default)s)")
+    _add_read_options(parser)
+    parser.add_argument("--model-dir", metavar="DIR", help="directory with pagetag.joblib (default: the committed models/)")
+
+
+def _run_link(args: argparse.Namespace) -> int:
+    from pipeline.lineage import StudyLinker, collect_pages, group_lines, link_groups
+
+    linker = StudyLinker.load()
+    if args.threshold is not None:
+        linker.threshold = args.threshold
+    progress = len(args.inputs) > 1
+    pages, errors = collect_pages(args.inputs, timeout=args.timeout, max_bytes=args.max_bytes, workers=args.workers,
+                                  model_dir=args.model_dir, progress=progress)
+    for source, message in errors:
+        if args.json:
+            print(json.dumps({"input": source, "error": message}, ensure_ascii=False), flush=True)
+        else:
+            report_error(source, message)
+    for index, group in enumerate(link_groups(pages, linker, progress=progress)):
+        if args.json:
+            print(json.dumps(group, ensure_ascii=False), flush=True)
+        else:
+            print(("\n" if index else "") + "\n".join(group_lines(group)), flush=True)
+    return 1 if errors else 0
+
+
+LINK = Command(
+    name="link",
+    help="group pages that report the same study, each group ordered from the study to the news",
+    examples=textwrap.dedent("""\
+        examples:
+          pagetag link press_release.html https://example.org/news/story.html blog_fr.html
+          pagetag classify --from-file urls.txt --json > labels.jsonl && pagetag link labels.jsonl --json
+
+        Pages are linked on trial registry ids, DOIs, journal and meeting names, dates, sample sizes and other
+        numbers, researchers, institutions and cross-lingual embedding similarity. Each group lists its pages
+        in role order (scientific, press release, news, blog / SEO / commercial, other) with source type,
+        evidence level and strongest claim (from a classify record's "claims", when it has them). With --json
+        one object per group per line:
+          {"group", "pages": [{"input", "title", "language", "source_type", "evidence_level",
+           "strongest_claim", "fingerprint"}], "study", "links": [{"a", "b", "score", "shared"}]}
+        A failed input prints {"input", "error"} (--json) or "pagetag: error: INPUT: REASON" on stderr; the
+        other inputs are still linked. Exit status: 0 all ok, 1 some input failed, 2 usage error.
+        """),
+    add_arguments=_add_link_arguments,
+    run=_run_link,
+)
+
+COMMANDS: list[Command] = [CLEAN, CLASSIFY, EVALUATE, LINK]
 
 
 def build_parser(commands: list[Command] | None = None) -> argparse.ArgumentParser:
