@@ -61,13 +61,17 @@ STAT_KEYS: tuple[str, ...] = (
 
 SIMILARITY_THRESHOLD = 0.3
 """Cosine similarity to the article's opening below which a trailing headline is another story."""
-TEASER_SIMILARITY = 0.22
-"""A one-line "<label>: <title>" or linked title whose title stays below this similarity to the
-article's opening and to both neighbouring paragraphs is a teaser for another article."""
+TEASER_SIMILARITY = 0.15
+"""A one-line "<label>: <title>" or linked title that shares no word with the article and stays below
+this similarity to its opening and to both neighbouring paragraphs is a teaser for another article."""
+FAR_SIMILARITY = 0.15
+"""A headline with a plain snippet under it (no other sign) goes only below this, sharing no article word."""
 SUBHEADING_SIMILARITY = 0.4
 """A headline at least this similar to the paragraph after it introduces that paragraph."""
 MIN_TRAILING_RUN = 2
-"""Trailing items decided by meaning (or by shape alone, without an encoder) must be at least this many."""
+"""A trailing list without a related heading must have at least this many items."""
+MIN_ARTICLE_WORDS = 25
+"""A trailing list is removed only when at least this many words of article remain before it."""
 MAX_BLOCK_LINES = 40
 TEASER_TITLE_MAX_WORDS = 25
 LABEL_MAX_WORDS = 6
@@ -100,11 +104,14 @@ TRAFILATURA_OPTIONS = {
 
 @dataclass
 class Removed:
-    """A piece of text the cleaner removed, why (``reason``), and the evidence that decided it (``signals``)."""
+    """A piece of text the cleaner removed, why (``reason``), and the evidence that decided it (``signals``).
+
+    ``signals`` is explanation only: two removals of the same text for the same reason compare equal.
+    """
 
     text: str
     reason: str
-    signals: list[str] = field(default_factory=list)
+    signals: list[str] = field(default_factory=list, compare=False)
 
 
 @dataclass
@@ -121,27 +128,43 @@ class CleanResult:
 
 # --- phrases (one signal among several; compared without accents and case, typos tolerated) ------
 
+_FOLD_TABLE = {
+    code: unicodedata.normalize("NFKD", chr(code))[0]
+    for code in range(0xC0, 0x250) if len(unicodedata.normalize("NFKD", chr(code))) > 1
+}
+_FOLD_TABLE.update({ord("’"): "'", ord("‘"): "'", ord("…"): "...", ord("\u00a0"): " "})
+
+
 def fold(text: str) -> str:
     """Lower case without accents or typographic quotes: "À LIRE Aussi" -> "a lire aussi"."""
-    decomposed = unicodedata.normalize("NFKD", text.replace("’", "'").replace("ß", "ss"))
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
+    return text.translate(_FOLD_TABLE).casefold()
 
 
 # "Read this other story" phrases. Strong ones may be followed by a title without any separator.
 _STRONG_LABELS = [
     "sujet a lire", "avez-vous vu cela", "a lire aussi", "a lire egalement", "a lire", "lire aussi", "lire egalement",
-    "a decouvrir aussi", "a decouvrir egalement", "a voir aussi", "a voir egalement", "voir aussi",
-    "ceci pourrait vous interesser", "cela pourrait vous interesser", "vous aimerez aussi", "vous aimerez aussi lire",
-    "sur le meme sujet", "sur le meme theme", "dans la meme rubrique", "articles similaires", "articles lies",
-    "lesen sie auch", "lesen sie ausserdem", "lesen sie mehr", "das konnte sie auch interessieren",
+    "a lire en complement", "lire en complement", "complement d'article", "a decouvrir aussi", "a decouvrir egalement",
+    "decouvrez aussi", "decouvrez egalement", "a voir aussi", "a voir egalement", "voir aussi",
+    "ceci pourrait vous interesser", "cela pourrait vous interesser", "ca pourrait vous interesser",
+    "cela peut vous interesser", "ceci peut vous interesser", "vous aimerez aussi", "vous aimerez aussi lire",
+    "vous pourriez aimer", "vous pourriez aussi aimer", "cela pourrait vous plaire", "a ne pas manquer",
+    "a ne pas rater", "sur le meme sujet", "sur le meme theme", "dans la meme rubrique", "articles similaires",
+    "articles lies", "article lie", "articles connexes", "article connexe", "autres articles", "notre selection",
+    "nos suggestions", "notre dossier", "nos dossiers", "lecture recommandee", "lectures recommandees",
+    "pour aller plus loin", "article populaire", "articles populaires",
+    "lesen sie auch", "lesen sie ausserdem", "lesen sie mehr", "lesen sie dazu", "das konnte sie auch interessieren",
     "das konnte sie interessieren", "auch interessant", "ebenfalls interessant", "passend zum thema",
-    "weitere artikel", "zum weiterlesen", "lesetipp", "mehr zum thema", "more from",
-    "read also", "also read", "you may also like", "you might also like", "recommended for you",
-    "related articles", "related stories", "related posts", "related news", "related reading", "more stories",
+    "weitere artikel", "weitere beitrage", "zum weiterlesen", "lesetipp", "lesetipps", "mehr zum thema", "auch lesenswert",
+    "ebenfalls lesenswert", "empfehlung der redaktion", "unsere empfehlung", "tipp der redaktion", "unser spezial",
+    "verwandte artikel", "ahnliche artikel", "nicht verpassen", "more from",
+    "read also", "also read", "you may also like", "you might also like", "recommended for you", "recommended reading",
+    "related articles", "related stories", "related posts", "related news", "related reading", "related content",
+    "more stories", "editor's pick", "editors' picks", "editor's picks", "our picks", "don't miss",
     "ver tambien", "vease tambien", "lee tambien", "lea tambien", "te puede interesar", "tambien te puede interesar",
-    "puede interesarte", "quiza te interese", "quizas te interese", "articulos relacionados", "noticias relacionadas",
+    "le puede interesar", "puede interesarte", "quiza te interese", "quizas te interese", "te puede gustar",
+    "articulos relacionados", "noticias relacionadas", "nuestra seleccion", "no te pierdas", "lea aqui", "lee aqui",
     "leggi anche", "potrebbe interessarti", "potrebbe interessarti anche", "ti potrebbe interessare",
-    "articoli correlati", "vedi anche",
+    "articoli correlati", "vedi anche", "la nostra selezione", "da non perdere", "ti potrebbe piacere",
     "leia tambem", "veja tambem", "lees ook",
 ]
 # Ambiguous words ("Related diseases include ...") count only with a separator or alone on a line.
@@ -165,7 +188,8 @@ _SECTION_LABELS = {
     "in short", "symptoms", "treatment", "causes", "diagnosis", "objective", "objectives",
     "conclusion", "conclusiones", "resultados", "metodos", "resumen", "en resumen", "antecedentes", "sintomas",
     "tratamiento", "causas", "diagnostico", "conclusioni", "risultati", "metodi", "riassunto", "in breve",
-    "sintomi", "trattamento", "cause", "diagnosi", "premessa",
+    "sintomi", "trattamento", "cause", "diagnosi", "premessa", "tipps", "tipp", "tips", "conseils", "conseil",
+    "consejos", "consigli", "hinweis", "note", "remarque", "nota", "info", "infos",
 }
 _BUTTONS = [
     "read more", "continue reading", "learn more", "lire la suite", "en savoir plus", "weiterlesen",
@@ -173,6 +197,19 @@ _BUTTONS = [
     "leia mais", "click here", "cliquez ici", "hier klicken",
 ]
 _STRONG_SET = frozenset(_STRONG_LABELS)
+# Words that make a short "<label>: <title>" line a pointer to another article ("Notre sélection santé : ...").
+_TEASER_WORDS = frozenset("""
+lire lisez relire lecture lectures decouvrir decouvrez interesser interessera interessant recommande recommandes
+recommandation recommandations suggestion suggestions populaire populaires tendance tendances connexe connexes
+article articles aimerez plaire plaira manquer rater
+lesen lies lesenswert lesetipp lesetipps weiterlesen interessieren interessant interessiert empfehlung empfehlungen
+empfohlen artikel beitrag beitrage entdecken verpassen beliebt beliebteste meistgelesen
+read reading related recommended recommendation recommendations popular trending articles stories posts discover
+lee lea leer ver vea vease interesar interesarte interesa interese relacionado relacionados relacionada relacionadas
+recomendado recomendados recomendamos articulo articulos noticia noticias popular populares descubre descubrir
+leggi leggere lettura vedi guarda interessare interessarti interessante correlato correlati correlata correlate
+consigliato consigliati articolo articoli notizia notizie popolare popolari scopri piacere
+""".split())
 # The same in other words: "... könnte dich auch interessieren", "sur le même thème", "verwandte Artikel".
 _KEYWORD_LABEL = re.compile(
     r"\b(?:interessieren|interessant|interesser|interesar|interesarte|interessare|interessarti|interessera|"
@@ -184,6 +221,7 @@ _KEYWORD_LABEL = re.compile(
     r"|\b(?:verwandte|ahnliche|relacionad[oa]s|correlat[ie]|similaires|connexes|related)\s+"
     r"(?:artikel|beitrage|themen|articulos|noticias|articoli|notizie|articles|sujets|stories|posts|content)\b"
 )
+_STRONG_PREFIX = re.compile("(" + "|".join(sorted(map(re.escape, _STRONG_LABELS), key=len, reverse=True)) + ") ")
 _LABELS_BY_WORDS: dict[int, list[str]] = {}
 for _phrase in dict.fromkeys(_STRONG_LABELS + _WEAK_LABELS):
     _LABELS_BY_WORDS.setdefault(len(_phrase.split()), []).append(_phrase)
@@ -310,6 +348,10 @@ _COOKIE_CONTEXT = re.compile(
     r"usamos|utilizamos|utilizziamo|uses|verwendet|privacy|datenschutz|confidentialite|parametres|einstellungen|"
     r"settings|preferences|preferencias|preferenze"
 )
+_COPYRIGHT_LINE = re.compile(
+    r"^\W{0,3}(?:©|\(c\)|copyright\b)|\b(?:all rights reserved|tous droits reserves|alle rechte vorbehalten|"
+    r"todos los derechos reservados|tutti i diritti riservati)\b"
+)
 _COOKIE_BUTTONS = {
     "accept", "accept all", "accept cookies", "reject all", "manage preferences", "manage cookies",
     "tout accepter", "accepter", "refuser", "tout refuser", "alle akzeptieren", "akzeptieren", "ablehnen",
@@ -338,6 +380,22 @@ _CONTACT_OR_NUMBER = re.compile(r"@|\d[\d ()./-]{6,}\d")
 _BULLET = re.compile(r"^(?:[-•*·▪►>»]|\d{1,2}[.)])\s+")
 _SENTENCE_SPLIT = re.compile(r"(?<=[.!?…])\s+(?=[\"«“(]?[A-ZÀ-ÖØ-Þ0-9])")
 _URL = re.compile(r"https?://\S+|www\.\S+", re.IGNORECASE)
+_LONG_WORD = re.compile(r"[^\W\d_]{5,}")
+# Frequent words of five letters or more that say nothing about a topic (folded: no accents).
+_FUNCTION_WORDS = frozenset("""
+about after again against among because before being below between could during every first found other
+their there these those three through under until where which while would should without years people
+aussi autre autres avant avoir cette comme comment depuis encore entre etait etre leurs mieux moins notre
+nouveau nouvelle nouvelles peuvent plusieurs pourquoi quand quelle quelles quels selon toujours toutes votre
+alles allen andere anderen beiden damit dafur dann dass diese diesem diesen dieser eines einem einen einer
+etwas gegen haben heute hatte immer jetzt keine konnen kann mehr neben nicht noch oder schon seine sehr
+sich sind sollte sollten sowie uber unter viele vielen warum weil welche welchem welchen welcher welches wenn
+werden wieder wird wurde zwischen
+ahora antes cada como cual cuales cuando cuanto cuanta desde donde quien quienes durante entre esta este estos hacer hasta mejor menos mismo muchos
+nuestra nuevo otros para pero porque puede pueden segun sobre tambien tiene tienen todos
+ancora anche avere come cosa della delle dello degli dopo essere fare hanno molto nella nelle nuovo ogni
+perche piu prima quale quando quello questa questo sono sulla tutti tutto
+""".split())
 _WORD = re.compile(r"\w+")
 _HEADLINE_END = ".,;:"
 _SENTENCE_END = ".!?…»\"”)"
@@ -369,6 +427,11 @@ def _is_headline(line: str) -> bool:
         return False  # "Fruits: bananas, grapes, pears" or a press contact: content, not a headline
     first = body[0]
     return (first.isupper() or first.isdigit() or first in "\"'«“‘¿¡") and not _REFERENCE_LIKE.search(body)
+
+
+def _content_stems(text: str) -> set[str]:
+    """Five-letter stems of the longer, non-function words of ``text`` (a crude, language-neutral topic signature)."""
+    return {word[:5] for word in _LONG_WORD.findall(fold(text)) if word not in _FUNCTION_WORDS}
 
 
 def _ends_with_ellipsis(line: str) -> bool:
@@ -415,6 +478,8 @@ def _furniture_reason(line: str, folded: str) -> str | None:
         return "cookie"
     if n_words > 25:
         return None
+    if n_words <= 15 and _COPYRIGHT_LINE.search(folded):
+        return "copyright"
     if _SHARE_LINE.match(folded):
         return "share"
     if _FOLLOW_LINE.match(folded):
@@ -439,26 +504,45 @@ class _Teaser:
     separator: bool
 
 
-def _label_phrase(label: str) -> tuple[str, bool] | None:
+def _label_phrase(label: str, titled: bool = False) -> tuple[str, bool] | None:
     """A known "read also" phrase (see :func:`match_label`), or a label in other words that says the
-    same ("Das Thema könnte dich auch interessieren", "Sur le même thème")."""
+    same ("Das Thema könnte dich auch interessieren", "Sur le même thème"); with ``titled`` (a title
+    follows), also a short label with one teaser word in it ("Nos articles santé", "Lesenswert")."""
     found = match_label(label)
     if found or len(label.split()) > LABEL_MAX_WORDS + 1:
         return found
     keyword = _KEYWORD_LABEL.search(label)
-    return (keyword.group(0), False) if keyword else None
+    if keyword:
+        return keyword.group(0), False
+    words = label.split()
+    if titled and len(words) <= 4 and not re.search(r"\d", label):
+        for word in words:
+            if word in _TEASER_WORDS:
+                return word, False
+            if len(word) >= 6:
+                close = [teaser for teaser in _TEASER_WORDS if _edit_distance(word, teaser, 1) <= 1]
+                if close:
+                    return close[0], True
+    return None
 
 
+@functools.lru_cache(maxsize=8192)
 def _labelled_line(line: str) -> _Teaser | None:
     """The "read also" label a line starts with, if any (the label alone makes a heading)."""
+    if line.startswith("|"):
+        return None  # a table row
     split = _LABEL_LINE.match(line)
     if split and len(split.group("label").split()) <= LABEL_MAX_WORDS + 1:
-        found = _label_phrase(fold(split.group("label")).strip())
+        title = split.group("title").strip()
+        found = _label_phrase(fold(split.group("label")).strip(),
+                              titled=_is_headline(title) and len(title.split()) >= 3)
         if found:
             return _Teaser(found[0], split.group("title").strip(), split.start("title"), found[1], True)
     folded = fold(line)
-    for phrase in _STRONG_LABELS:  # "Lire aussi Le jeûne intermittent ..." (no separator)
-        if folded.startswith(phrase + " ") and len(line) > len(phrase) + 1 and line[len(phrase) + 1].isupper():
+    strong = _STRONG_PREFIX.match(folded)
+    if strong:  # "Lire aussi Le jeûne intermittent ..." (no separator)
+        phrase = strong.group(1)
+        if len(line) > len(phrase) + 1 and line[len(phrase) + 1].isupper():
             return _Teaser(phrase, line[len(phrase) + 1:].strip(), len(phrase) + 1, False, False)
     bare = folded.strip(" \t-–—|*•·:.!>»…")
     if not bare or len(bare.split()) > LABEL_MAX_WORDS + 1:
@@ -466,9 +550,9 @@ def _labelled_line(line: str) -> _Teaser | None:
     found = _label_phrase(bare)
     if found:
         return _Teaser(found[0], "", len(line), found[1], False)
-    for phrase in _STRONG_LABELS:  # "More from our running blog", "Weitere Artikel zum Thema"
-        if bare.startswith(phrase + " ") and len(bare.split()) - len(phrase.split()) <= 3:
-            return _Teaser(phrase, "", len(line), False, False)
+    strong = _STRONG_PREFIX.match(bare + " ")  # "More from our running blog", "Weitere Artikel zum Thema"
+    if strong and len(bare.split()) - len(strong.group(1).split()) <= 3:
+        return _Teaser(strong.group(1), "", len(line), False, False)
     return None
 
 
@@ -545,6 +629,7 @@ class _Cleaner:
         self.threshold = threshold
         self.title = title
         self.removed: list[Removed] = []
+        self._roles: dict[tuple[str, bool], str] = {}
 
     def drop(self, text: str, reason: str, signals: Iterable[str] = ()) -> None:
         self.removed.append(Removed(text=text, reason=reason, signals=list(signals)))
@@ -650,19 +735,25 @@ class _Cleaner:
 
     def line_role(self, line: str, under_heading: bool) -> str:
         """H: related heading, M: date line, E: ellipsis snippet, T: headline, S: short text, X: article prose."""
+        key = (line, under_heading)
+        if key not in self._roles:
+            self._roles[key] = self._line_role(line, under_heading)
+        return self._roles[key]
+
+    def _line_role(self, line: str, under_heading: bool) -> str:
         teaser = _labelled_line(line)
         if teaser and not re.search(r"\w", teaser.title):
             return "H"
         folded = fold(line)
         if _META_LINE.match(folded):
             return "M"
+        if self.is_link_line(line):
+            return "T"
         if _CITATION.search(line) or (_CONTACT_OR_NUMBER.search(_BULLET.sub("", line)) and not _is_headline(line)):
             return "X"
         n_words = len(line.split())
         if _ends_with_ellipsis(line) and n_words <= SNIPPET_MAX_WORDS:
             return "E"
-        if self.is_link_line(line):
-            return "T"
         if _BULLET.match(line) or line.startswith("|"):
             return "T" if under_heading and _is_headline(line) else "X"
         if _is_headline(line):
@@ -672,9 +763,11 @@ class _Cleaner:
     def item_region(self, lines: list[str], under_heading: bool = False) -> tuple[int, list[_Item]]:
         """The trailing lines that read as a list of story items, and those items.
 
-        Scans back from the end over short lines, then parses forward: an item is date lines, a headline
-        and up to two snippets, or one snippet cut with an ellipsis. A snippet without a headline before
-        it is article text, so the list can only start after it.
+        Scans back from the end over short lines, then parses forward: an item is a headline with date
+        lines and at most one snippet, or a snippet cut with an ellipsis (or alone under a related
+        heading). A snippet without a headline before it is article text, and so is a plain snippet
+        under the last of several bare headlines (the article going on after its teasers): the list
+        can only start after them.
         """
         start = len(lines)
         roles: list[str] = []
@@ -696,18 +789,14 @@ class _Cleaner:
                 region_start = min(region_start, index)
                 continue
             next_role = roles[offset + 1] if offset + 1 < len(roles) else None
-            opens = (
-                current is None
-                or role == "T" and (current.title is not None or bool(current.snippets))
-                or role == "M" and next_role == "T" and (current.title is not None or bool(current.snippets))
-                or role == "E" and (len(current.snippets) >= 2 or current.title is None and bool(current.snippets))
-            )
+            has_body = current is not None and (current.title is not None or bool(current.snippets))
             orphan = role == "S" and heading is not None and (current is None or current.title is None)
-            if role == "S" and not orphan and (current is None or current.title is None or len(current.snippets) >= 2):
+            if role == "S" and not orphan and (current is None or current.title is None or current.snippets
+                                               or self.lone_plain_snippet(lines, items, heading)):
                 items, current, heading, region_start = [], None, None, len(lines)  # article text: start over
                 continue
-            opens = opens or orphan
-            if opens:
+            if (current is None or orphan or role == "T" and has_body or role == "M" and next_role == "T" and has_body
+                    or role == "E" and (current.snippets or current.title is None and has_body)):
                 current = _Item(lines=[], heading=heading)
                 items.append(current)
                 region_start = min(region_start, index)
@@ -720,7 +809,15 @@ class _Cleaner:
                 current.snippets.append(index)
         return region_start, items
 
-    def item_signals(self, lines: list[str], item: _Item, opening: str) -> tuple[list[str], bool]:
+    def lone_plain_snippet(self, lines: list[str], items: list[_Item], heading: str | None) -> bool:
+        """True when a plain snippet after the current headline would be the only one among several
+        bare headlines of its group: a list of headlines does not end with one snippet."""
+        group = [item for item in items if item.heading == heading]
+        return len(group) >= 2 and not any(item.snippets for item in group) and not self.is_link_line(
+            lines[group[-1].title] if group[-1].title is not None else "")
+
+    def item_signals(self, lines: list[str], item: _Item, opening: str, article_words: set[str]
+                     ) -> tuple[list[str], bool]:
         """Evidence that ``item`` is another story, and whether it is structural (not meaning alone)."""
         signals = []
         if item.heading:
@@ -731,27 +828,46 @@ class _Cleaner:
             signals.append("ellipsis")
         if item.dated:
             signals.append("date")
+        text = " ".join(lines[i] for i in item.lines)
         if item.title is None and not item.dated and signals == [f"heading:{item.heading}"]:
             # a snippet alone under a related heading (its headline was not extracted), or the article
             # going on after the heading: meaning decides
-            if not self.meaning.available:
+            off_topic = self.off_topic(text, opening, article_words, self.threshold)
+            if not off_topic:
                 return [], False
-            text = " ".join(lines[i] for i in item.lines)
-            similarity = self.meaning.similarity_to(text, [opening])[0]
-            if similarity >= self.threshold:
-                return [], False
-            signals.append(f"off_topic:{similarity:.2f}<{self.threshold:.2f}")
+            signals.append(off_topic)
         if signals:
             return signals, True
         title = lines[item.title] if item.title is not None else ""
-        if item.snippets or not title or title.endswith("!"):
-            return [], False  # a heading with its paragraph, or an exclamation: only structure could tell
+        if not title or title.endswith("!") or self.link_texts:
+            # an exclamation, or (the page's links being known) a headline that links nowhere: only
+            # structure could tell
+            return [], False
         if not self.meaning.available:
-            return ["headline_shape"], False
-        similarity = self.meaning.similarity_to(title, [opening])[0]
-        if similarity < self.threshold:
-            return [f"off_topic:{similarity:.2f}<{self.threshold:.2f}"], False
-        return [], False
+            return (["headline_shape"], False) if not item.snippets else ([], False)
+        # a headline with a plain sentence under it reads like a sub-heading with its paragraph:
+        # only an item far from the article, sharing none of its words, goes on meaning alone
+        bound = self.threshold if not item.snippets else FAR_SIMILARITY
+        off_topic = self.off_topic(text, opening, article_words, bound, strict=bool(item.snippets))
+        return ([off_topic], False) if off_topic else ([], False)
+
+    def off_topic(self, text: str, opening: str, article_words: set[str], bound: float, strict: bool = False) -> str:
+        """A signal when ``text`` is topically far from the article (empty string when it is not).
+
+        Far means cosine to the opening below ``bound``, or (unless ``strict``) no content word
+        shared with the article and cosine below ``SIMILARITY_THRESHOLD + 0.1``.
+        """
+        if not self.meaning.available:
+            return ""
+        shared = _content_stems(text) & article_words
+        if strict and shared:
+            return ""
+        similarity = self.meaning.similarity_to(text, [opening])[0]
+        if similarity < bound:
+            return f"off_topic:{similarity:.2f}<{bound:.2f}"
+        if not shared and similarity < SIMILARITY_THRESHOLD + 0.1:
+            return f"off_topic:no_shared_words,{similarity:.2f}"
+        return ""
 
     def drop_trailing_block(self, lines: list[str]) -> list[str]:
         """Drop the list of other stories after the article, as one unit, snippets included.
@@ -766,9 +882,10 @@ class _Cleaner:
         if not items:
             return lines
         opening = self.opening(lines[:max(region_start, 1)])
+        article_words = _content_stems(" ".join(([self.title] if self.title else []) + lines[:region_start]))
         chosen: list[tuple[_Item, list[str], bool]] = []
         for item in reversed(items):
-            signals, structural = self.item_signals(lines, item, opening)
+            signals, structural = self.item_signals(lines, item, opening, article_words)
             if not signals:
                 break
             chosen.append((item, signals, structural))
@@ -778,9 +895,11 @@ class _Cleaner:
             while chosen and not chosen[-1][0].heading and not chosen[-1][2]:
                 chosen.pop()
         chosen.reverse()
-        if not any(structural for _, _, structural in chosen) and len(chosen) < MIN_TRAILING_RUN:
-            return lines
+        if len(chosen) < MIN_TRAILING_RUN and not any(item.heading for item, _, _ in chosen):
+            return lines  # one story item alone is no list (a last paragraph may well end with "...")
         start = chosen[0][0].lines[0]
+        if sum(len(line.split()) for line in lines[:start]) < MIN_ARTICLE_WORDS:
+            return lines  # nothing of an article would be left: the text is not followed by a list, it is one
         if start > 0 and lines[start - 1].rstrip().endswith(":") and not any(s for _, _, s in chosen):
             return lines  # a list the article introduces ("Symptoms include:")
         if not any(s for _, _, s in chosen) and any(
@@ -808,30 +927,37 @@ class _Cleaner:
     # teasers decided by meaning --------------------------------------------------------------------
 
     def drop_offtopic_teasers(self, lines: list[str]) -> list[str]:
-        """Drop one-line teasers without a known label: "<label>: <title>" or a linked title between
-        paragraphs, whose title is far from the article's opening and from the paragraphs around it.
+        """Drop one-line teasers that no label gives away, on meaning: an "<unknown label>: <title>" line,
+        a linked title, or a title followed directly by a sub-heading, between the article's paragraphs.
 
-        Real sub-headings stay: numbered steps, section labels ("Résultats :"), titles that introduce
-        the next paragraph, and (without links) any bare title shorter than five words.
+        Short titles make an embedding unreliable, so meaning decides only for headline-like titles of
+        four words or more (no figures, no exclamation) that share no content word with the rest of the
+        text and stay below ``TEASER_SIMILARITY`` to the opening and to the paragraphs around them. Real
+        sub-headings stay: numbered steps, section labels ("Résultats :"), repeated labels.
         """
         if not self.meaning.available or len(lines) < 3:
             return lines
         candidates = []
         labels_seen = [fold(m.group("label")) for m in map(_LABEL_LINE.match, lines) if m]
         for index in range(1, len(lines) - 1):
-            candidate = self.teaser_candidate(lines, index, labels_seen)
+            candidate = self.teaser_candidate(lines, index, labels_seen, candidates)
             if candidate:
                 candidates.append((index, *candidate))
         if not candidates:
             return lines
-        opening = self.opening([line for i, line in enumerate(lines) if i not in {c[0] for c in candidates}])
+        skipped = {index for index, _, _ in candidates}
+        rest = [line for i, line in enumerate(lines) if i not in skipped]
+        opening = self.opening(rest)
+        article_words = _content_stems(" ".join(([self.title] if self.title else []) + rest))
         dropped = set()
         for index, title, signals in candidates:
+            if _content_stems(title) & article_words:
+                continue
             neighbours = [self.nearest_paragraph(lines, index, step) for step in (-1, 1)]
-            similarities = self.meaning.similarity_to(title, [opening, *neighbours])
-            if max(similarities) < TEASER_SIMILARITY:
+            closest = max(self.meaning.similarity_to(title, [opening, *neighbours]))
+            if closest < TEASER_SIMILARITY:
                 dropped.add(index)
-                self.drop(lines[index], "teaser", [*signals, f"off_topic:{max(similarities):.2f}<{TEASER_SIMILARITY}"])
+                self.drop(lines[index], "teaser", [*signals, "no_shared_words", f"off_topic:{closest:.2f}<{TEASER_SIMILARITY}"])
         return [line for i, line in enumerate(lines) if i not in dropped]
 
     @staticmethod
@@ -842,27 +968,37 @@ class _Cleaner:
             position += step
         return lines[position]
 
-    def teaser_candidate(self, lines: list[str], index: int, labels_seen: list[str]) -> tuple[str, list[str]] | None:
+    def teaser_candidate(self, lines: list[str], index: int, labels_seen: list[str], candidates: list
+                         ) -> tuple[str, list[str]] | None:
         """(title, signals) when line ``index`` has the shape of a one-line teaser, else None."""
         line = lines[index]
         previous, following = lines[index - 1], lines[index + 1]
-        if _BULLET.match(line) or line.startswith("|") or _is_headline(previous) and not self.is_link_line(previous):
+        previous_is_candidate = bool(candidates) and candidates[-1][0] == index - 1
+        if _BULLET.match(line) or line.startswith("|") or (
+                _is_headline(previous) and not self.is_link_line(previous) and not previous_is_candidate):
             return None
         split = _LABEL_LINE.match(line)
         if split and split.group("sep") in (":", ">", ">>", "»", "|") and split.group("title"):
             label, title = split.group("label"), split.group("title").strip()
             folded_label = fold(label).strip()
             if (len(label.split()) > LABEL_MAX_WORDS or re.search(r"\d", label) or folded_label in _SECTION_LABELS
-                    or labels_seen.count(folded_label) > 1 or not _is_headline(title) or len(title.split()) < 3):
+                    or labels_seen.count(folded_label) > 1 or not self.teaser_title(title)):
                 return None
             return title, ["label_shape", *(["link"] if self.is_link_line(title) else [])]
-        if not _is_headline(line) or _CONTACT_OR_NUMBER.search(line):
+        if not self.teaser_title(line):
             return None
         if self.is_link_line(line):
             return line, ["link", "headline_shape"]
         if len(line.split()) >= 5 and _is_headline(following) and not self.is_link_line(following):
             return line, ["headline_shape", "no_body"]  # a title followed by a sub-heading introduces nothing
         return None
+
+    @staticmethod
+    def teaser_title(title: str) -> bool:
+        """A headline of another article: four words or more, no figures, ending in a letter, a quote or "?",
+        not all capitals."""
+        return (_is_headline(title) and len(title.split()) >= 4 and not re.search(r"\d", title)
+                and (title[-1].isalpha() or title[-1] in "?\"'»”") and not title.isupper())
 
     # duplicates --------------------------------------------------------------------------------
 
@@ -967,10 +1103,19 @@ def clean_text(
     )
 
 
+def _has_prose(text: str) -> bool:
+    """True when some line reads as a sentence of an article (not menus or buttons)."""
+    return any(len(line.split()) >= 12 and line.rstrip()[-1] in _SENTENCE_END for line in text.splitlines() if line.strip())
+
+
 def anchor_texts(tree) -> set[str]:
-    """Texts of the page's links (whole anchors and their text pieces), for spotting link-only lines."""
+    """Texts of the page's links to other pages (whole anchors and their text pieces), for spotting
+    link-only lines."""
     texts: set[str] = set()
     for anchor in tree.iter("a"):
+        href = (anchor.get("href") or "").strip()
+        if not href or href.startswith(("#", "javascript:")):
+            continue  # a table-of-contents entry or a button: it points to no other page
         pieces = [_normalize_line(piece) for piece in anchor.itertext()]
         whole = _normalize_line(" ".join(pieces))
         for candidate in [whole, *pieces]:
@@ -1007,7 +1152,8 @@ def clean_html(html: str, *, url: str | None = None, input: str = "",
     result = extract()
     if result is None or len(result.text) < RECALL_FALLBACK_CHARS:
         balanced = extract(favor_precision=False)
-        if balanced is not None and (result is None or len(balanced.text) >= RECALL_FALLBACK_RATIO * len(result.text)):
+        if balanced is not None and _has_prose(balanced.text) and (
+                result is None or len(balanced.text) >= RECALL_FALLBACK_RATIO * len(result.text)):
             result = balanced
     if result is None or len(result.text.split()) < MIN_MAIN_TEXT_WORDS:
         raise InputError(f"no main text could be extracted from {label}")
