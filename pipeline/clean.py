@@ -159,7 +159,9 @@ _STRONG_LABELS = [
     "verwandte artikel", "ahnliche artikel", "nicht verpassen", "more from",
     "read also", "also read", "you may also like", "you might also like", "recommended for you", "recommended reading",
     "related articles", "related stories", "related posts", "related news", "related reading", "related content",
-    "more stories", "editor's pick", "editors' picks", "editor's picks", "our picks", "don't miss",
+    "more stories", "editor's pick", "editors' picks", "editor's picks", "our picks", "don't miss", "check out",
+    "must read", "see more", "a lire absolument", "voir plus", "unbedingt lesen", "ver mas", "lectura recomendada",
+    "imperdible", "da leggere", "guarda anche",
     "ver tambien", "vease tambien", "lee tambien", "lea tambien", "te puede interesar", "tambien te puede interesar",
     "le puede interesar", "puede interesarte", "quiza te interese", "quizas te interese", "te puede gustar",
     "articulos relacionados", "noticias relacionadas", "nuestra seleccion", "no te pierdas", "lea aqui", "lee aqui",
@@ -207,6 +209,7 @@ empfohlen artikel beitrag beitrage entdecken verpassen beliebt beliebteste meist
 read reading related recommended recommendation recommendations popular trending articles stories posts discover
 lee lea leer ver vea vease interesar interesarte interesa interese relacionado relacionados relacionada relacionadas
 recomendado recomendados recomendamos articulo articulos noticia noticias popular populares descubre descubrir
+lectura recomendada recomendadas imperdible
 leggi leggere lettura vedi guarda interessare interessarti interessante correlato correlati correlata correlate
 consigliato consigliati articolo articoli notizia notizie popolare popolari scopri piacere
 """.split())
@@ -220,6 +223,10 @@ _KEYWORD_LABEL = re.compile(
     r"|\b(?:meme|selben|gleichen|same|mismo|misma|stesso|stessa)\s+(?:sujet|theme|thema|topic|subject|tema|argomento)\b"
     r"|\b(?:verwandte|ahnliche|relacionad[oa]s|correlat[ie]|similaires|connexes|related)\s+"
     r"(?:artikel|beitrage|themen|articulos|noticias|articoli|notizie|articles|sujets|stories|posts|content)\b"
+    r"|^(?:more|other|plus|autres|d'autres|mehr|weitere|andere|mas|otras|otros|altre|altri)\s+(?:d')?"
+    r"(?:news|stories|articles|posts|actualites|actus|infos|meldungen|nachrichten|artikel|beitrage|noticias|"
+    r"articulos|notizie|articoli)\b"
+    r"|^(?:more in|more on|mehr aus|mehr zu|aus dem ressort|altro da|altre da|dalla stessa)\b(?!.*\d)"
 )
 _STRONG_PREFIX = re.compile("(" + "|".join(sorted(map(re.escape, _STRONG_LABELS), key=len, reverse=True)) + ") ")
 _LABELS_BY_WORDS: dict[int, list[str]] = {}
@@ -268,7 +275,8 @@ def match_label(label: str) -> tuple[str, bool] | None:
 # --- line patterns ----------------------------------------------------------------------------
 
 _LABEL_LINE = re.compile(
-    r"^[^\w¿¡]{0,3}(?P<label>[^:>»|–—]{1,60}?)\s*(?P<sep>:|>>?|»|\||–|—|\s-(?=\s)|\.\.\.|…)\s*(?P<title>.*)$"
+    r"^[^\w¿¡\[(]{0,3}(?:[\[(](?P<bracketed>[^\])]{1,40})[\])]\s*(?P<sep_b>[:>»|–—-]*)"
+    r"|(?P<label>[^:>»|–—\[(]{1,60}?)\s*(?P<sep>:|>>?|»|\||–|—|\s-(?=\s)|\.\.\.|…))\s*(?P<title>.*)$"
 )
 _TITLE_TO_TERMINATOR = re.compile(r"^(?:\S+\s+){0,%d}?\S*?[.!?…](?=\s|$)" % (TEASER_TITLE_MAX_WORDS - 1))
 _BUTTON_LINE = re.compile(r"^[^\w]{0,3}" + "(?:" + "|".join(_BUTTONS) + r")\s*[.…>»:]*\W{0,3}$")
@@ -331,13 +339,24 @@ _SHARE_LINE = re.compile(
     r"|^\W{0,3}(?:print|imprimer|drucken|stampa|imprimir)\s*[|·•/]\s*(?:envoyer|send|senden|per|invia|enviar|e-?mail)"
     r"[\w\s.-]{0,30}$",
 )
+# "Partagez cet article sur les réseaux sociaux", "Share this post with your friends"
+_SHARE_IN_WORDS = re.compile(
+    r"^\W{0,3}(?:share|partage[rz]?|teile[n]?|comparte|compartir|compartelo|condividi|condividere|deel)\b"
+    r"(?=.*\b(?:article|post|page|story|artikel|beitrag|articulo|articolo|publication|reseaux|social|sozialen|redes|"
+    r"amici|friends|amis|freunden|amigos)\b)[^.!?]*$"
+)
 _FOLLOW_LINE = re.compile(
     r"^\W{0,3}(?:follow us|suivez[- ]nous|folgen sie uns|folge uns|siguenos|seguici|siga-nos|volg ons|"
     r"retrouvez-nous|find us on|like us on)\b",
 )
 _NEWSLETTER_START = re.compile(
-    r"^\W{0,3}(?:sign up|subscribe|abonnez-vous|inscrivez-vous|abonnieren sie|jetzt abonnieren|jetzt anmelden|"
-    r"melden sie sich|suscribete|suscribase|iscriviti|inscreva-se|get our|receive our|recevez|recibe|ricevi)\b",
+    r"^\W{0,3}(?:sign up|subscribe|abonnez-vous|inscrivez-vous|abonnieren sie|jetzt abonnieren|suscribete|suscribase|"
+    r"iscriviti|inscreva-se)\b"
+)
+# Verbs of ordinary prose too ("Melden Sie sich bei Ihrem Arzt"): newsletter only with a mailbox in the line.
+_MAIL_OFFER = re.compile(
+    r"^\W{0,3}(?:get our|receive our|recevez|recibe|ricevi|erhalten sie|bekommen sie|melden sie sich|jetzt anmelden)\b"
+    r"(?=.*(?:e-?mail|inbox|boite (?:mail|de reception)|postfach|correo|posta|newsletter))"
 )
 _NEWSLETTER_WORD = re.compile(r"newsletter|infolettre|lettre d'information|boletin|bollettino")
 _NEWSLETTER_ACTION = re.compile(
@@ -480,13 +499,13 @@ def _furniture_reason(line: str, folded: str) -> str | None:
         return None
     if n_words <= 15 and _COPYRIGHT_LINE.search(folded):
         return "copyright"
-    if _SHARE_LINE.match(folded):
+    if _SHARE_LINE.match(folded) or (n_words <= 12 and _SHARE_IN_WORDS.match(folded)):
         return "share"
     if _FOLLOW_LINE.match(folded):
         return "follow"
-    if _NEWSLETTER_START.match(folded) and not _BULLET.match(line) and (
-        _NEWSLETTER_WORD.search(folded) or n_words <= 12
-    ):
+    if not _BULLET.match(line) and (
+            _NEWSLETTER_START.match(folded) and (_NEWSLETTER_WORD.search(folded) or n_words <= 12)
+            or _MAIL_OFFER.match(folded)):
         return "newsletter"
     if _NEWSLETTER_WORD.search(folded) and _NEWSLETTER_ACTION.search(folded):
         return "newsletter"
@@ -502,6 +521,16 @@ class _Teaser:
     title_start: int
     fuzzy: bool
     separator: bool
+
+
+def _split_label(line: str) -> tuple[str, str, int, str] | None:
+    """(label, separator, title start, title) of a "<label>: <title>" or "[LABEL] title" line."""
+    split = _LABEL_LINE.match(line)
+    if not split:
+        return None
+    if split.group("bracketed") is not None:
+        return split.group("bracketed"), split.group("sep_b") or "]", split.start("title"), split.group("title")
+    return split.group("label"), split.group("sep"), split.start("title"), split.group("title")
 
 
 def _label_phrase(label: str, titled: bool = False) -> tuple[str, bool] | None:
@@ -531,13 +560,13 @@ def _labelled_line(line: str) -> _Teaser | None:
     """The "read also" label a line starts with, if any (the label alone makes a heading)."""
     if line.startswith("|"):
         return None  # a table row
-    split = _LABEL_LINE.match(line)
-    if split and len(split.group("label").split()) <= LABEL_MAX_WORDS + 1:
-        title = split.group("title").strip()
-        found = _label_phrase(fold(split.group("label")).strip(),
-                              titled=_is_headline(title) and len(title.split()) >= 3)
+    split = _split_label(line)
+    if split and len(split[0].split()) <= LABEL_MAX_WORDS + 1:
+        label, _, title_start, title = split
+        title = title.strip()
+        found = _label_phrase(fold(label).strip(), titled=_is_headline(title) and len(title.split()) >= 3)
         if found:
-            return _Teaser(found[0], split.group("title").strip(), split.start("title"), found[1], True)
+            return _Teaser(found[0], title, title_start, found[1], True)
     folded = fold(line)
     strong = _STRONG_PREFIX.match(folded)
     if strong:  # "Lire aussi Le jeûne intermittent ..." (no separator)
@@ -938,7 +967,7 @@ class _Cleaner:
         if not self.meaning.available or len(lines) < 3:
             return lines
         candidates = []
-        labels_seen = [fold(m.group("label")) for m in map(_LABEL_LINE.match, lines) if m]
+        labels_seen = [fold(split[0]) for split in map(_split_label, lines) if split]
         for index in range(1, len(lines) - 1):
             candidate = self.teaser_candidate(lines, index, labels_seen, candidates)
             if candidate:
@@ -977,9 +1006,9 @@ class _Cleaner:
         if _BULLET.match(line) or line.startswith("|") or (
                 _is_headline(previous) and not self.is_link_line(previous) and not previous_is_candidate):
             return None
-        split = _LABEL_LINE.match(line)
-        if split and split.group("sep") in (":", ">", ">>", "»", "|") and split.group("title"):
-            label, title = split.group("label"), split.group("title").strip()
+        split = _split_label(line)
+        if split and split[1] in (":", ">", ">>", "»", "|", "]") and split[3]:
+            label, title = split[0], split[3].strip()
             folded_label = fold(label).strip()
             if (len(label.split()) > LABEL_MAX_WORDS or re.search(r"\d", label) or folded_label in _SECTION_LABELS
                     or labels_seen.count(folded_label) > 1 or not self.teaser_title(title)):
