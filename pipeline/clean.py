@@ -209,7 +209,7 @@ _STRONG_SET = frozenset(_STRONG_LABELS)
 _TEASER_WORDS = frozenset("""
 lire lisez relire lecture lectures decouvrir decouvrez interesser interessera interessant recommande recommandes
 recommandation recommandations suggestion suggestions populaire populaires tendance tendances connexe connexes
-article articles aimerez plaire plaira manquer rater
+article articles aimerez plaire plaira manquer rater consulter approfondir
 lesen lies lesenswert lesetipp lesetipps weiterlesen interessieren interessant interessiert empfehlung empfehlungen
 empfohlen artikel beitrag beitrage entdecken verpassen beliebt beliebteste meistgelesen
 read reading related recommended recommendation recommendations popular trending articles stories posts discover
@@ -412,6 +412,7 @@ _REFERENCE_LIKE = re.compile(
     r"\bet al\b|\bdoi\b|\bpmid\b|https?://|\b(?:19|20)\d\d\b[;:.,)]|\(\s*(?:19|20)\d\d\s*\)|\b\d+\s*\(\d+\)\s*:\s*\d+",
     re.IGNORECASE,
 )
+_CATEGORY_LINE = re.compile(r"^[^\W\d_a-zà-ÿ][^\W\d_]{2,24}$")
 _CITATION = re.compile(r"\bet al\b|\bdoi\b|\bpmid\b|https?://|\(\s*(?:19|20)\d\d\s*\)|\b\d+\s*\(\d+\)\s*:\s*\d+", re.I)
 _CONTACT_OR_NUMBER = re.compile(r"@|\d[\d ()./-]{6,}\d")
 _BULLET = re.compile(r"^(?:[-•*·▪►>»]|\d{1,2}[.)])\s+")
@@ -767,7 +768,7 @@ class _Cleaner:
                         and self.introduces(line, following, lines[start:index])):
                     break
                 previous_was_link = self.is_link_line(line)
-            elif _META_LINE.match(_fold_line(line)):
+            elif _META_LINE.match(_fold_line(line)) or _CATEGORY_LINE.match(line):
                 pass
             elif len(line.split()) <= SNIPPET_MAX_WORDS and (previous_was_link or _ends_with_ellipsis(line)):
                 previous_was_link = False
@@ -794,7 +795,8 @@ class _Cleaner:
         return self.item_region(lines, under_heading)[0]
 
     def line_role(self, line: str, under_heading: bool) -> str:
-        """H: related heading, M: date line, E: ellipsis snippet, T: headline, S: short text, X: article prose."""
+        """H: related heading, M: date line, C: one-word category ("Santé"), E: ellipsis snippet, T: headline,
+        S: short text, X: article prose."""
         key = (line, under_heading)
         if key not in self._roles:
             self._roles[key] = self._line_role(line, under_heading)
@@ -806,6 +808,8 @@ class _Cleaner:
             return "H"
         if _META_LINE.match(_fold_line(line)):
             return "M"
+        if _CATEGORY_LINE.match(line):
+            return "C"
         if self.is_link_line(line):
             return "T"
         if _CITATION.search(line) or (_CONTACT_OR_NUMBER.search(_BULLET.sub("", line)) and not _is_headline(line)):
@@ -822,8 +826,8 @@ class _Cleaner:
     def item_region(self, lines: list[str], under_heading: bool = False) -> tuple[int, list[_Item]]:
         """The trailing lines that read as a list of story items, and those items.
 
-        Scans back from the end over short lines, then parses forward: an item is a headline with date
-        lines and at most one snippet, or a snippet cut with an ellipsis (or alone under a related
+        Scans back from the end over short lines, then parses forward: an item is a headline with date or
+        category lines and at most one snippet, or a snippet cut with an ellipsis (or alone under a related
         heading). A snippet without a headline before it is article text, and so is a plain snippet
         under the last of several bare headlines (the article going on after its teasers): the list
         can only start after them.
@@ -854,7 +858,7 @@ class _Cleaner:
                                                or self.lone_plain_snippet(lines, items, heading)):
                 items, current, heading, region_start = [], None, None, len(lines)  # article text: start over
                 continue
-            if (current is None or orphan or role == "T" and has_body or role == "M" and next_role == "T" and has_body
+            if (current is None or orphan or role == "T" and has_body or role in "MC" and next_role == "T" and has_body
                     or role == "E" and (current.snippets or current.title is None and has_body)):
                 current = _Item(lines=[], heading=heading)
                 items.append(current)
@@ -862,8 +866,8 @@ class _Cleaner:
             current.lines.append(index)
             if role == "T":
                 current.title = index
-            elif role == "M":
-                current.dated = True
+            elif role in "MC":
+                current.dated = current.dated or role == "M"
             else:
                 current.snippets.append(index)
         return region_start, items

@@ -240,6 +240,35 @@ def test_trailing_related_block_with_heading_and_snippets_goes_as_one_unit():
     assert any("ellipsis" in item.signals for item in result.removed)
 
 
+PRESS_RELEASE_FR = [
+    "Le centre hospitalier de Vannes ouvre une consultation dédiée au sevrage tabagique des femmes enceintes.",
+    "Une sage-femme tabacologue reçoit les futures mères dès le premier trimestre, avec ou sans rendez-vous.",
+    "Arrêter de fumer pendant la grossesse réduit le risque de prématurité et de petit poids de naissance.",
+    "Les substituts nicotiniques peuvent être prescrits et sont pris en charge par l'Assurance maladie.",
+]
+
+
+def test_read_also_cards_after_a_press_release_in_html_go_with_categories_snippets_and_buttons():
+    cards = [("Vie de l'hôpital", "Portes ouvertes au service de néonatalogie",
+              "Les familles pourront rencontrer les équipes et visiter les chambres mère-enfant le 12 avril..."),
+             ("Recherche", "Un essai clinique sur la rééducation après un AVC",
+              "Quarante patients testeront pendant six mois un gant robotisé conçu avec une start-up locale…"),
+             ("Prévention", "Dépistage gratuit du diabète sur le marché",
+              "Des infirmières proposeront une mesure de la glycémie capillaire tous les jeudis matin [...]")]
+    page = ("<html><head><title>Sevrage tabagique</title></head><body><main><article>"
+            "<h1>Une consultation pour arrêter de fumer pendant la grossesse</h1>"
+            + "".join(f"<p>{line}</p>" for line in PRESS_RELEASE_FR)
+            + "<p><strong>À lire aussi</strong></p>"  # plain markup, as a CMS injects it: trafilatura keeps it all
+            + "".join(f"<p>{category}</p><h3><a href='/actu/{n}'>{title}</a></h3><p>{snippet}</p>"
+                      f"<p><a href='/actu/{n}'>Lire la suite</a></p>" for n, (category, title, snippet) in enumerate(cards))
+            + "</article></main></body></html>")
+    result = clean_html(page)
+    assert_all_present(result.text, PRESS_RELEASE_FR)
+    assert_all_absent(result.text, ["À lire aussi", "Lire la suite", *(piece for card in cards for piece in card)])
+    signals = {signal for item in result.removed for signal in item.signals}
+    assert {"heading:a lire aussi", "link", "ellipsis"} <= signals
+
+
 def test_trailing_headlines_with_ellipsis_snippets_and_no_heading_go_in_german():
     article = [
         "Die Stadtwerke erhöhen zum 1. Januar die Preise für Fernwärme um durchschnittlich acht Prozent.",
