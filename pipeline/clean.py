@@ -386,7 +386,7 @@ _COOKIE_CONTEXT = re.compile(
     r"settings|preferences|preferencias|preferenze"
 )
 _COPYRIGHT_LINE = re.compile(
-    r"^\W{0,3}(?:©|\(c\)|copyright\b)|\b(?:all rights reserved|tous droits reserves|alle rechte vorbehalten|"
+    r"^\W{0,3}(?:©|copyright\b)|\b(?:all rights reserved|tous droits reserves|alle rechte vorbehalten|"
     r"todos los derechos reservados|tutti i diritti riservati)\b"
 )
 _COOKIE_BUTTONS = {
