@@ -24,7 +24,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from extraction import command_line, publish  # noqa: E402
 from pipeline.clean import clean_html, clean_text  # noqa: E402
 
 PAGES_DIR = Path(__file__).resolve().parent / "residue_pages"
@@ -34,6 +36,7 @@ ARTICLE_TAGS = {"p": "paragraph", "h": "sub-heading", "li": "content list", "ci"
 BOILERPLATE_TAGS = {"tl": "teaser, usual label", "tf": "teaser, accentless/typo label", "tu": "teaser, no known label",
                     "sh": "share/follow line", "nl": "newsletter/cookie line", "ck": "newsletter/cookie line"}
 RELATED_TAGS = ("rh", "rt", "rs", "rm")
+ARTICLE_ELEMENTS = {"p": "p", "cl": "p", "h": "h2", "ci": "h3"}
 LAYOUTS = ("aside", "inline", "cards")
 SITE_WORDS = {
     "fr": ("Accueil", "Santé", "Nutrition", "Mentions légales"),
@@ -192,12 +195,9 @@ def render_html(page: ResiduePage) -> str:
             index = end
             continue
         text = html.escape(line.text)
-        if line.tag in ("p", "cl"):
-            body.append(f"<p>{text}</p>")
-        elif line.tag == "h":
-            body.append(f"<h2>{text}</h2>")
-        elif line.tag == "ci":
-            body.append(f"<h3>{text}</h3>")
+        if line.tag in ARTICLE_ELEMENTS:
+            element = ARTICLE_ELEMENTS[line.tag]
+            body.append(f"<{element}>{text}</{element}>")
         elif line.tag == "li":
             items = []
             while index < len(lines) and lines[index].tag == "li":
@@ -369,12 +369,7 @@ def main(argv: list[str] | None = None) -> int:
             target.write_text(render_html(page), encoding="utf-8")
     formats = ("html", "text") if args.format == "both" else (args.format,)
     runs = {fmt: run(pages, fmt) for fmt in formats}
-    command = "python benchmarks/residue.py " + " ".join(argv if argv is not None else sys.argv[1:])
-    report = markdown_report(pages, runs, command.strip(), args.misses)
-    print(report)
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(report, encoding="utf-8")
+    publish(markdown_report(pages, runs, command_line("residue.py", argv), args.misses), args.out)
     return 0
 
 

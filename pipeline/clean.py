@@ -2,13 +2,13 @@
 
 The text cleaner (:func:`clean_text`) removes, line by line and block by block:
 
-* page furniture: share/follow/newsletter/cookie/advertisement lines, "read more" buttons;
+* page furniture: share/follow/newsletter/cookie/advertisement/copyright lines, "read more" buttons;
 * teasers for other articles inside the text: "<label> : <title>" lines whose label is a "read also"
   phrase in any of a dozen languages, matched without accents or case and with small typos
   ("A lire ausi :"), or whose title is topically far from the paragraphs around it; "read also"
   headings with the headlines under them;
 * the trailing block of other stories after the article: items made of a short headline, optional
-  date lines and a snippet, decided by structure (a related-articles heading, link markup, snippets
+  date or category lines and a snippet, decided by structure (a related-articles heading, link markup, snippets
   cut with an ellipsis, date lines) and by topical distance of each item from the article's opening;
 * repeated paragraphs, and double-encoded UTF-8 ("Ã©" -> "é").
 
@@ -332,7 +332,8 @@ _MONTHS = (
 _META_LINE = re.compile(
     r"^\W{0,3}(?:(?:le|am|on|el|il|publie le|publie|mis a jour le|veroffentlicht am|aktualisiert am|published|"
     r"updated|publicado el|publicado|pubblicato il|pubblicato)\s+)?"
-    r"(?:\d{1,2}[./-]\d{1,2}[./-]\d{2,4}|\d{4}-\d{2}-\d{2}|\d{1,2}(?:er)?\.?\s+(?:de\s+)?" + _MONTHS + r"(?:\s+(?:de\s+)?\d{4})?"
+    r"(?:\d{1,2}[./-]\d{1,2}[./-]\d{2,4}|\d{4}-\d{2}-\d{2}"
+    r"|\d{1,2}(?:er)?\.?\s+(?:de\s+)?" + _MONTHS + r"(?:\s+(?:de\s+)?\d{4})?"
     r"|" + _MONTHS + r"\s+\d{1,2}(?:st|nd|rd|th)?,?(?:\s+\d{4})?)"
     r"(?:\s*(?:[,|–-]|a|um|at|alle|a las)?\s*\d{1,2}[:h.]\d{2}(?:\s*(?:uhr|h|am|pm))?)?\W{0,3}$"
     r"|^\W{0,3}(?:lesezeit:?\s*)?\d{1,2}\s*(?:min|minutes?|minuten|minutos|minuti)\.?"
@@ -429,12 +430,12 @@ alles allen andere anderen beiden damit dafur dann dass diese diesem diesen dies
 etwas gegen haben heute hatte immer jetzt keine konnen kann mehr neben nicht noch oder schon seine sehr
 sich sind sollte sollten sowie uber unter viele vielen warum weil welche welchem welchen welcher welches wenn
 werden wieder wird wurde zwischen
-ahora antes cada como cual cuales cuando cuanto cuanta desde donde quien quienes durante entre esta este estos hacer hasta mejor menos mismo muchos
+ahora antes cada como cual cuales cuando cuanto cuanta desde donde quien quienes durante entre esta este estos
+hacer hasta mejor menos mismo muchos
 nuestra nuevo otros para pero porque puede pueden segun sobre tambien tiene tienen todos
 ancora anche avere come cosa della delle dello degli dopo essere fare hanno molto nella nelle nuovo ogni
 perche piu prima quale quando quello questa questo sono sulla tutti tutto
 """.split())
-_WORD = re.compile(r"\w+")
 _HEADLINE_END = ".,;:"
 _SENTENCE_END = ".!?…»\"”)"
 
@@ -571,7 +572,8 @@ def _label_phrase(label: str, titled: bool = False) -> tuple[str, bool] | None:
             if word in _TEASER_WORDS:
                 return word, False
             if len(word) >= 6:
-                close = [teaser for teaser in _FUZZY_TEASER_WORDS.get(word[:2], ()) if _edit_distance(word, teaser, 1) <= 1]
+                close = [teaser for teaser in _FUZZY_TEASER_WORDS.get(word[:2], ())
+                         if _edit_distance(word, teaser, 1) <= 1]
                 if close:
                     return close[0], True
     return None
@@ -690,7 +692,7 @@ class _Cleaner:
         self.title = title
         self.removed: list[Removed] = []
         self.opening = title or ""
-        self._roles: dict[tuple[str, bool], str] = {}
+        self._roles: dict[str, str] = {}
 
     def drop(self, text: str, reason: str, signals: Iterable[str] = ()) -> None:
         self.removed.append(Removed(text=text, reason=reason, signals=list(signals)))
@@ -790,19 +792,14 @@ class _Cleaner:
 
     # lists of other stories ------------------------------------------------------------------------
 
-    def parse_items(self, lines: list[str], under_heading: bool = False) -> int:
-        """Index from which ``lines`` to the end read as a list of story items (len(lines) when none)."""
-        return self.item_region(lines, under_heading)[0]
-
-    def line_role(self, line: str, under_heading: bool) -> str:
+    def line_role(self, line: str) -> str:
         """H: related heading, M: date line, C: one-word category ("Santé"), E: ellipsis snippet, T: headline,
         S: short text, X: article prose."""
-        key = (line, under_heading)
-        if key not in self._roles:
-            self._roles[key] = self._line_role(line, under_heading)
-        return self._roles[key]
+        if line not in self._roles:
+            self._roles[line] = self._line_role(line)
+        return self._roles[line]
 
-    def _line_role(self, line: str, under_heading: bool) -> str:
+    def _line_role(self, line: str) -> str:
         teaser = _labelled_line(line)
         if teaser and not re.search(r"\w", teaser.title):
             return "H"
@@ -818,12 +815,12 @@ class _Cleaner:
         if _ends_with_ellipsis(line) and n_words <= SNIPPET_MAX_WORDS:
             return "E"
         if _BULLET.match(line) or line.startswith("|"):
-            return "T" if under_heading and _is_headline(line) else "X"
+            return "X"  # list and table rows: the article's own (a "read also" list is taken with its heading)
         if _is_headline(line):
             return "T"
         return "S" if n_words <= SNIPPET_MAX_WORDS else "X"
 
-    def item_region(self, lines: list[str], under_heading: bool = False) -> tuple[int, list[_Item]]:
+    def item_region(self, lines: list[str]) -> tuple[int, list[_Item]]:
         """The trailing lines that read as a list of story items, and those items.
 
         Scans back from the end over short lines, then parses forward: an item is a headline with date or
@@ -835,20 +832,21 @@ class _Cleaner:
         start = len(lines)
         roles: list[str] = []
         while start > 0 and len(lines) - start < MAX_BLOCK_LINES:
-            role = self.line_role(lines[start - 1], under_heading)
+            role = self.line_role(lines[start - 1])
             if role == "X":
                 break
             roles.insert(0, role)
             start -= 1
         items: list[_Item] = []
         current: _Item | None = None
-        heading: str | None = "label" if under_heading else None
+        heading: str | None = None
         region_start = len(lines)
         for offset, role in enumerate(roles):
             index = start + offset
             if role == "H":
                 current = None
-                heading = _labelled_line(lines[index]).phrase
+                phrase = _labelled_line(lines[index]).phrase
+                heading = heading if heading and phrase in _BUTTONS else phrase  # "Lire la suite" between items
                 region_start = min(region_start, index)
                 continue
             next_role = roles[offset + 1] if offset + 1 < len(roles) else None
@@ -986,11 +984,9 @@ class _Cleaner:
         if heading_line is not None:
             start = heading_line
         block = [f"items:{len(chosen)}"]
-        for index in range(start, chosen[0][0].lines[0]):
-            self.drop(lines[index], "trailing_links", [*block, "heading"])
-        for item, signals, _ in chosen:
-            for index in item.lines:
-                self.drop(lines[index], "trailing_links", [*block, *signals])
+        evidence_of = {index: signals for item, signals, _ in chosen for index in item.lines}
+        for index in range(start, len(lines)):  # headings between the items go with the block too
+            self.drop(lines[index], "trailing_links", [*block, *evidence_of.get(index, ["heading"])])
         return lines[:start]
 
     def is_block_heading(self, line: str, chosen: list) -> bool:
@@ -1034,7 +1030,8 @@ class _Cleaner:
             closest = max(self.meaning.similarity_to(title, [opening, *neighbours]))
             if closest < TEASER_SIMILARITY:
                 dropped.add(index)
-                self.drop(lines[index], "teaser", [*signals, "no_shared_words", f"off_topic:{closest:.2f}<{TEASER_SIMILARITY}"])
+                self.drop(lines[index], "teaser",
+                          [*signals, "no_shared_words", f"off_topic:{closest:.2f}<{TEASER_SIMILARITY}"])
         return [line for i, line in enumerate(lines) if i not in dropped]
 
     @staticmethod

@@ -231,9 +231,11 @@ RELATED_WITH_SNIPPETS_FR = [
 
 
 def test_trailing_related_block_with_heading_and_snippets_goes_as_one_unit():
-    result = clean_text(vaccine_text(RELATED_WITH_SNIPPETS_FR))
+    text = vaccine_text(RELATED_WITH_SNIPPETS_FR)
+    result = clean_text(text)
     assert_all_present(result.text, VACCINE_FR)
     assert_all_absent(result.text, RELATED_WITH_SNIPPETS_FR)
+    assert len(result.text.splitlines()) + len(result.removed) == len(text.splitlines())  # every line accounted for
     assert {item.reason for item in result.removed} == {"trailing_links"}
     assert "items:3" in result.removed[0].signals
     assert any("heading:" in signal for item in result.removed for signal in item.signals)
