@@ -94,11 +94,13 @@ def test_trailing_headlines_in_plain_text_are_removed_by_structure():
     assert [item.reason for item in result.removed] == ["trailing_links", "trailing_links"]
 
 
-def test_similarity_removes_unrelated_headline_with_blurb_and_keeps_related_closing_lines():
-    unrelated = ["Grippe aviaire : un nouveau foyer en Bretagne", "Les services vétérinaires surveillent la grippe aviaire."]
+def test_similarity_removes_unrelated_headlines_with_blurbs_and_keeps_related_closing_lines():
+    unrelated = ["Grippe aviaire : un nouveau foyer en Bretagne", "Les services vétérinaires surveillent les élevages.",
+                 "Cancer du sein : le dépistage élargi dès 40 ans", "Les radiologues s'attendent à un afflux de rendez-vous."]
     result = clean_text(lupus_text(unrelated), similarity=topic_similarity)
     assert_all_absent(result.text, unrelated)
     assert_all_present(result.text, LUPUS_SENTENCES)
+    assert all(any(s.startswith("off_topic") for s in item.signals) for item in result.removed)
 
     related = ["Vivre avec un lupus au quotidien", "Lupus et cellules souches : les prochaines étapes"]
     kept = clean_text(lupus_text(related), similarity=topic_similarity)
@@ -200,6 +202,222 @@ def test_inline_teaser_in_text_without_line_breaks():
 def test_ordinary_sentences_that_start_like_boilerplate_stay(sentence):
     text = "Regular exercise lowers blood pressure in most adults.\n" + sentence
     assert clean_text(text).text == text
+
+
+# --- related blocks and teasers, by shape and meaning (pages unlike the residue benchmark's) ------
+
+VACCINE_FR = [
+    "Le centre de vaccination du quartier Saint-Michel ouvre ses portes le 2 septembre.",
+    "Il accueillera sans rendez-vous les adultes qui souhaitent mettre à jour leurs vaccins contre le tétanos, la coqueluche ou l'hépatite B.",
+    "Deux infirmières et un médecin assureront les consultations du lundi au vendredi, de 9 heures à 17 heures.",
+    "La municipalité espère ainsi toucher les habitants éloignés des cabinets médicaux.",
+    "L'an dernier, seuls 40 % des adultes du quartier étaient à jour de leur rappel contre le tétanos.",
+]
+
+
+def vaccine_text(*blocks: list[str]) -> str:
+    return "\n".join(["Un centre de vaccination de proximité ouvre à Saint-Michel", *VACCINE_FR, *(l for b in blocks for l in b)])
+
+
+RELATED_WITH_SNIPPETS_FR = [
+    "Sur le même thème",
+    "Forum des associations : rendez-vous au gymnase",
+    "Une trentaine de clubs sportifs et culturels présenteront leurs activités aux familles dès 10 heures…",
+    "Travaux : la rue des Lilas fermée deux semaines",
+    "La circulation sera déviée par le boulevard pendant le remplacement des canalisations et...",
+    "Marché de Noël : les exposants sont connus",
+    "Artisans, producteurs locaux et associations caritatives se partageront les quarante chalets [...]",
+]
+
+
+def test_trailing_related_block_with_heading_and_snippets_goes_as_one_unit():
+    text = vaccine_text(RELATED_WITH_SNIPPETS_FR)
+    result = clean_text(text)
+    assert_all_present(result.text, VACCINE_FR)
+    assert_all_absent(result.text, RELATED_WITH_SNIPPETS_FR)
+    assert len(result.text.splitlines()) + len(result.removed) == len(text.splitlines())  # every line accounted for
+    assert {item.reason for item in result.removed} == {"trailing_links"}
+    assert "items:3" in result.removed[0].signals
+    assert any("heading:" in signal for item in result.removed for signal in item.signals)
+    assert any("ellipsis" in item.signals for item in result.removed)
+
+
+PRESS_RELEASE_FR = [
+    "Le centre hospitalier de Vannes ouvre une consultation dédiée au sevrage tabagique des femmes enceintes.",
+    "Une sage-femme tabacologue reçoit les futures mères dès le premier trimestre, avec ou sans rendez-vous.",
+    "Arrêter de fumer pendant la grossesse réduit le risque de prématurité et de petit poids de naissance.",
+    "Les substituts nicotiniques peuvent être prescrits et sont pris en charge par l'Assurance maladie.",
+]
+
+
+def test_read_also_cards_after_a_press_release_in_html_go_with_categories_snippets_and_buttons():
+    cards = [("Vie de l'hôpital", "Portes ouvertes au service de néonatalogie",
+              "Les familles pourront rencontrer les équipes et visiter les chambres mère-enfant le 12 avril..."),
+             ("Recherche", "Un essai clinique sur la rééducation après un AVC",
+              "Quarante patients testeront pendant six mois un gant robotisé conçu avec une start-up locale…"),
+             ("Prévention", "Dépistage gratuit du diabète sur le marché",
+              "Des infirmières proposeront une mesure de la glycémie capillaire tous les jeudis matin [...]")]
+    page = ("<html><head><title>Sevrage tabagique</title></head><body><main><article>"
+            "<h1>Une consultation pour arrêter de fumer pendant la grossesse</h1>"
+            + "".join(f"<p>{line}</p>" for line in PRESS_RELEASE_FR)
+            + "<p><strong>À lire aussi</strong></p>"  # plain markup, as a CMS injects it: trafilatura keeps it all
+            + "".join(f"<p>{category}</p><h3><a href='/actu/{n}'>{title}</a></h3><p>{snippet}</p>"
+                      f"<p><a href='/actu/{n}'>Lire la suite</a></p>" for n, (category, title, snippet) in enumerate(cards))
+            + "</article></main></body></html>")
+    result = clean_html(page)
+    assert_all_present(result.text, PRESS_RELEASE_FR)
+    assert_all_absent(result.text, ["À lire aussi", "Lire la suite", *(piece for card in cards for piece in card)])
+    signals = {signal for item in result.removed for signal in item.signals}
+    assert {"heading:a lire aussi", "link", "ellipsis"} <= signals
+
+
+def test_trailing_headlines_with_ellipsis_snippets_and_no_heading_go_in_german():
+    article = [
+        "Die Stadtwerke erhöhen zum 1. Januar die Preise für Fernwärme um durchschnittlich acht Prozent.",
+        "Begründet wird der Schritt mit gestiegenen Kosten für Gas und Personal.",
+        "Ein Haushalt mit 80 Quadratmetern zahlt damit rund 12 Euro mehr im Monat, rechnet der Versorger vor.",
+        "Verbraucherschützer raten, die Abrechnung genau zu prüfen und Abschläge anzupassen.",
+    ]
+    related = [
+        "Freibad öffnet am Pfingstwochenende",
+        "Nach der Sanierung des Beckens können Schwimmerinnen und Schwimmer ab Samstag wieder...",
+        "Neue Buslinie verbindet Nordstadt und Klinikum",
+        "Ab Montag fährt die Linie 14 im Zwanzig-Minuten-Takt, auch am Wochenende …",
+    ]
+    result = clean_text("\n".join(["Fernwärme wird teurer", *article, *related]))
+    assert_all_present(result.text, article)
+    assert_all_absent(result.text, related)
+    assert all("ellipsis" in item.signals for item in result.removed)
+
+
+def test_linked_related_list_in_html_goes_and_article_stays():
+    article = [
+        "L'ospedale civile ha attivato un ambulatorio dedicato alle persone con cefalea cronica.",
+        "Neurologi e psicologi lavorano insieme per ridurre il numero di giorni di dolore al mese.",
+        "Le visite si prenotano tramite il centro unico di prenotazione con l'impegnativa del medico di famiglia.",
+        "Nei primi sei mesi sono già stati seguiti oltre duecento pazienti provenienti da tutta la provincia.",
+    ]
+    related = ["Sagra del tartufo, il programma completo del weekend", "Lavori sulla statale, chiusa la galleria di notte",
+               "Basket, la squadra cittadina vince il derby di campionato"]
+    page = ("<html><head><title>Cefalea</title></head><body><article><h1>Un ambulatorio per la cefalea cronica</h1>"
+            + "".join(f"<p>{line}</p>" for line in article)
+            + "".join(f'<p><a href="/news/{i}.html">{line}</a></p>' for i, line in enumerate(related))
+            + "</article></body></html>")
+    result = clean_html(page)
+    assert_all_present(result.text, article)
+    assert_all_absent(result.text, related)
+
+
+def test_off_topic_trailing_headlines_without_heading_go_in_spanish():
+    article = [
+        "El ayuntamiento ha instalado doce desfibriladores en polideportivos, bibliotecas y centros de mayores.",
+        "Los aparatos pueden usarse sin formación previa, porque una voz guía cada paso de la reanimación.",
+        "Cada año se producen en España unas 30.000 paradas cardiacas fuera del hospital.",
+        "La supervivencia puede duplicarse si se aplica una descarga en los primeros minutos.",
+    ]
+    headlines = ["Rebajas de invierno: los comercios esperan más clientes", "El festival de jazz anuncia su cartel completo",
+                 "Nueva ruta de senderismo por la sierra norte"]
+    result = clean_text("\n".join(["Doce desfibriladores para la ciudad", *article, *headlines]))
+    assert_all_present(result.text, article)
+    assert_all_absent(result.text, headlines)
+
+
+@pytest.mark.parametrize("ending", [
+    ["Per dormire meglio conviene:", "Andare a letto sempre alla stessa ora", "Spegnere gli schermi un'ora prima",
+     "Evitare il caffè dopo pranzo"],
+    ["Prenez soin de vous !"],
+    ["Affaire à suivre.", "Mit Material von dpa"],
+    ["1. Les noix", "Riches en oméga-3, elles protègent le cœur et se conservent longtemps.",
+     "2. Les lentilles", "Elles apportent des fibres, du fer et des protéines végétales pour un prix modique."],
+])
+def test_content_lists_and_short_closing_lines_at_the_end_stay(ending):
+    text = vaccine_text(ending)
+    result = clean_text(text)
+    assert result.text.splitlines() == text.splitlines()
+
+
+def test_read_also_block_inside_the_text_stops_at_the_next_article_line():
+    teasers = ["Lire aussi", "Canicule : les piscines ouvertes plus tard", "Les pharmacies de garde du week-end"]
+    result = clean_text(vaccine_text(VACCINE_FR[:0]).replace(VACCINE_FR[2], "\n".join([*teasers, VACCINE_FR[2]])))
+    assert_all_present(result.text, VACCINE_FR)
+    assert_all_absent(result.text, teasers)
+    assert {item.reason for item in result.removed} == {"teaser"}
+
+
+SEO_DE = [
+    "Magnesium ist an mehr als 300 Stoffwechselvorgängen im Körper beteiligt.",
+    "Ein Mangel zeigt sich oft durch Muskelkrämpfe, Müdigkeit oder innere Unruhe.",
+    "Vollkornprodukte, Nüsse und grünes Gemüse enthalten besonders viel davon.",
+]
+
+
+@pytest.mark.parametrize("teaser", [
+    "A lire aussi : Comment choisir un bon oreiller ?",
+    "À LIRE AUSSI : Comment choisir un bon oreiller ?",
+    "Lir aussi : Comment choisir un bon oreiller ?",
+    "Cela pourait vous interesser : Les plus beaux jardins de Provence",
+    "Nos articles santé : Les plus beaux jardins de Provence",
+    "Lesen Sie auhc: Die schönsten Wanderwege im Schwarzwald",
+    "Das Thema könnte dich auch interessieren: Die schönsten Wanderwege im Schwarzwald",
+    "Lesenswert: Die schönsten Wanderwege im Schwarzwald",
+    "You migth also like: Ten cheap ways to redecorate a bedroom",
+    "Te pude interesar: Las mejores playas de la costa norte",
+    "Leggi anke: Le migliori pizzerie di Napoli secondo i lettori",
+    "Potrebbe interesarti » Le migliori pizzerie di Napoli secondo i lettori",
+])
+def test_teaser_labels_match_without_accents_case_or_with_typos(teaser):
+    result = clean_text("\n".join([SEO_DE[0], teaser, *SEO_DE[1:]]), similarity=None)
+    assert result.text == "\n".join(SEO_DE)
+    assert [item.reason for item in result.removed] == ["teaser"]
+    assert any(signal.startswith("label:") for signal in result.removed[0].signals)
+
+
+DIABETES_FR = [
+    "Le diabète de type 2 touche près de quatre millions de personnes en France.",
+    "Il se développe souvent sans symptômes pendant plusieurs années, d'où l'intérêt d'un dépistage régulier.",
+    "Une glycémie à jeun supérieure à 1,26 gramme par litre, contrôlée deux fois, confirme le diagnostic.",
+    "L'activité physique et une alimentation moins sucrée suffisent parfois à normaliser les chiffres.",
+]
+
+
+def test_teaser_with_an_unknown_label_goes_when_its_title_is_far_from_the_article():
+    teaser = "Notre coup de cœur : Les plus beaux châteaux de la Loire à vélo"
+    text = "\n".join([*DIABETES_FR[:2], teaser, *DIABETES_FR[2:]])
+    result = clean_text(text)
+    assert result.text == "\n".join(DIABETES_FR)
+    assert "label_shape" in result.removed[0].signals
+    assert any(signal.startswith("off_topic") for signal in result.removed[0].signals)
+
+
+@pytest.mark.parametrize("heading", [
+    "Traitement : Ce que change la metformine au quotidien",
+    "Étape 2 : Mesurer sa glycémie le matin",
+    "Conclusion : Une maladie silencieuse mais évitable",
+    "Quels sont les premiers signes du diabète ?",
+    "Résultats :",
+])
+def test_real_sub_headings_stay(heading):
+    text = "\n".join([*DIABETES_FR[:2], heading, *DIABETES_FR[2:]])
+    assert clean_text(text).text == text
+
+
+def test_structure_decides_without_embedding_when_it_can():
+    def no_embedding(texts):
+        raise AssertionError(f"embedded although structure decides: {texts}")
+
+    result = clean_text(vaccine_text(["Lir aussi : Comment choisir un bon oreiller ?"], RELATED_WITH_SNIPPETS_FR),
+                        similarity=no_embedding)
+    assert_all_present(result.text, VACCINE_FR)
+    assert_all_absent(result.text, [*RELATED_WITH_SNIPPETS_FR, "oreiller"])
+
+
+def test_removed_blocks_carry_their_evidence():
+    import dataclasses
+
+    result = clean_text(vaccine_text(["Partager sur Facebook", "Lire aussi : Comment choisir un bon oreiller ?"]))
+    records = [dataclasses.asdict(item) for item in result.removed]
+    assert records[0] == {"text": "Partager sur Facebook", "reason": "share", "signals": ["furniture"]}
+    assert records[1]["reason"] == "teaser" and "label:lire aussi" in records[1]["signals"]
 
 
 # --- share / cookie / newsletter / ads / mojibake ------------------------------------------------
