@@ -1,0 +1,489 @@
+"""Engines: run the per-input step (read + clean) over many inputs, each input within its deadline.
+
+:func:`read_and_clean` turns one input into a :class:`PageOutcome` (a clean page or a one-line error; it
+never raises). :func:`run_engine` feeds inputs to an engine and yields the outcomes as they finish, keeping
+at most ``window`` inputs between the oldest unfinished one and the newest started, so a list of any
+length runs in bounded memory. The engines (``--engine``):
+
+* ``process`` (default, :class:`ProcessPool`): long-lived worker processes forked from a warm fork server,
+  one input at a time each. The parent kills and replaces a worker whose input passes its deadline or
+  that dies (a segfault in lxml, exhausted memory): that input gets an error, the batch goes on.
+* ``threads`` (:class:`ThreadPool`): the same in threads of this process: nothing to start, but no crash
+  isolation (lxml is not thread-safe everywhere), and a stuck input's thread is abandoned, not stopped.
+* ``dask`` (:class:`DaskEngine`): tasks on a dask.distributed cluster.
+
+This module imports only the standard library at load time (the CLI's ``--help`` stays fast).
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import multiprocessing
+import os
+import queue
+import resource
+import signal
+import sys
+import threading
+import time
+import types
+from collections import deque
+from dataclasses import dataclass, field
+from multiprocessing import popen_forkserver
+from multiprocessing.connection import wait as wait_for_any
+from typing import TYPE_CHECKING, Iterable, Iterator
+
+from pipeline.errors import InputError, PagetagError, one_line
+
+if TYPE_CHECKING:
+    from pipeline.clean import CleanResult
+
+ENGINES = ("process", "threads", "dask")
+KILL_GRACE = 0.25
+"""Seconds past an input's deadline before its worker is replaced (the worker's own timeout speaks first)."""
+WORKER_MEMORY_LIMIT = 2 << 30
+"""Address space a worker process may add to what it starts with; beyond it allocations fail (MemoryError)."""
+WORKER_GROWTH_LIMIT = 400 << 20
+"""A worker process whose resident memory grew more than this is replaced after its current input."""
+MIN_WINDOW = 64
+"""Inputs that may be started past the oldest unfinished one (at least; see :func:`run_engine`)."""
+POLL_SECONDS = 1.0
+SCHEDULER_ENV = "PAGETAG_DASK_SCHEDULER"
+
+
+@dataclass
+class PageOutcome:
+    """One input on its way through a batch: its clean page or its error, then its prediction."""
+
+    input: str
+    page: CleanResult | None = None
+    error: str | None = None
+    warnings: list[str] = field(default_factory=list)
+    prediction: dict | None = None
+    explanation: dict | None = None
+
+
+@dataclass(frozen=True)
+class Job:
+    """The ``index``-th input; ``data`` holds what the parent read from standard input for ``-``."""
+
+    index: int
+    source: str
+    data: bytes | None = None
+
+
+def read_and_clean(source: str, *, timeout: float = 15.0, max_bytes: int = 5_000_000,
+                   data: bytes | None = None) -> PageOutcome:
+    """Read and clean one input (``data``: the bytes of ``-``); any failure becomes the outcome's ``error``."""
+    from pipeline.clean import clean_page
+    from pipeline.fetch import read_input
+
+    try:
+        page = read_input(source, timeout=timeout, max_bytes=max_bytes,
+                          stdin=None if data is None else io.BytesIO(data))
+        return PageOutcome(source, page=clean_page(page), warnings=page.warnings)
+    except MemoryError:
+        return PageOutcome(source, error="out of memory while reading or cleaning this input")
+    except Exception as exc:  # one bad input must never lose the batch
+        return PageOutcome(source, error=one_line(exc))
+
+
+def open_engine(name: str, *, workers: int, timeout: float, max_bytes: int, scheduler: str | None = None):
+    """The engine called ``name`` (one of :data:`ENGINES`); close it with ``.close()``."""
+    if name == "process":
+        return ProcessPool(workers, timeout=timeout, max_bytes=max_bytes)
+    if name == "threads":
+        return ThreadPool(workers, timeout=timeout, max_bytes=max_bytes)
+    if name == "dask":
+        return DaskEngine(workers, timeout=timeout, max_bytes=max_bytes, scheduler=scheduler)
+    raise PagetagError(f"unknown engine {name!r} (choose from {', '.join(ENGINES)})")
+
+
+def run_engine(engine, sources: Iterable[str], window: int | None = None) -> Iterator[list[tuple[int, PageOutcome]]]:
+    """``(index, outcome)`` of every source, in groups as they finish.
+
+    At most ``window`` inputs (default: 4 × the engine's capacity, at least :data:`MIN_WINDOW`) are
+    started beyond the oldest unfinished one, which bounds what a caller must buffer to restore input
+    order (:func:`in_input_order`). Standard input (``-``) is read here, within the deadline, and
+    handed to the worker.
+    """
+    from pipeline.fetch import read_stdin
+
+    window = window or max(MIN_WINDOW, 4 * engine.capacity)
+    sources = iter(sources)
+    next_index = first_unfinished = 0
+    finished_ahead: set[int] = set()
+    exhausted = False
+
+    def finish(group: list[tuple[int, PageOutcome]]) -> list[tuple[int, PageOutcome]]:
+        nonlocal first_unfinished
+        finished_ahead.update(index for index, _ in group)
+        while first_unfinished in finished_ahead:
+            finished_ahead.remove(first_unfinished)
+            first_unfinished += 1
+        return group
+
+    while True:
+        unreadable = []
+        while not exhausted and engine.has_room() and next_index < first_unfinished + window:
+            source = next(sources, None)
+            if source is None:
+                exhausted = True
+                break
+            job = Job(next_index, source)
+            next_index += 1
+            if source == "-":
+                try:
+                    job = Job(job.index, source, read_stdin(timeout=engine.timeout, max_bytes=engine.max_bytes))
+                except InputError as exc:
+                    unreadable.append((job.index, PageOutcome(source, error=str(exc))))
+                    continue
+            engine.submit(job)
+        if unreadable:
+            yield finish(unreadable)
+        if exhausted and first_unfinished == next_index:
+            return
+        done = engine.poll(POLL_SECONDS)
+        if done:
+            yield finish(done)
+
+
+def in_input_order(groups: Iterable[list[tuple[int, PageOutcome]]]) -> Iterator[PageOutcome]:
+    """The outcomes of :func:`run_engine`'s groups, each as soon as it and all earlier ones are there."""
+    waiting: dict[int, PageOutcome] = {}
+    next_index = 0
+    for group in groups:
+        waiting.update(group)
+        while next_index in waiting:
+            yield waiting.pop(next_index)
+            next_index += 1
+
+
+# --- local pools ---------------------------------------------------------------------------------
+
+class _Closing:
+    """``with engine:`` closes it at the end."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+
+class _Pool(_Closing):
+    """``size`` workers taking one job at a time; the parent replaces one whose job passes its deadline.
+
+    Subclasses start, feed, collect and stop one kind of worker (:meth:`_start`, :meth:`_send`,
+    :meth:`_collect`, :meth:`_stop`).
+    """
+
+    def __init__(self, size: int, *, timeout: float, max_bytes: int):
+        self.size, self.timeout, self.max_bytes = size, timeout, max_bytes
+        self.capacity = 2 * size
+        self.queue: deque[Job] = deque()
+        self.idle: list = []
+        self.busy: dict = {}  # worker -> (job, start time)
+
+    def has_room(self) -> bool:
+        return len(self.queue) + len(self.busy) < self.capacity
+
+    def submit(self, job: Job) -> None:
+        self.queue.append(job)
+        self._dispatch()
+
+    def _dispatch(self) -> None:
+        while self.queue and (self.idle or len(self.busy) < self.size):
+            worker = self.idle.pop() if self.idle else self._start()
+            if not self._send(worker, self.queue[0]):  # it died while idle: replace it
+                self._stop(worker)
+                continue
+            self.busy[worker] = (self.queue.popleft(), time.monotonic())
+
+    def poll(self, wait: float) -> list[tuple[int, PageOutcome]]:
+        """Outcomes finished within ``wait`` seconds, plus a timeout error for each job past its deadline."""
+        if not self.busy:
+            return []
+        first_deadline = min(started for _, started in self.busy.values()) + self.timeout + KILL_GRACE
+        done = []
+        for worker, outcome, retire in self._collect(max(0.0, min(wait, first_deadline - time.monotonic()))):
+            job, _ = self.busy.pop(worker)
+            done.append((job.index, outcome))
+            if retire:
+                self._stop(worker)
+            else:
+                self.idle.append(worker)
+        now = time.monotonic()
+        for worker, (job, started) in list(self.busy.items()):
+            if now >= started + self.timeout + KILL_GRACE:
+                del self.busy[worker]
+                self._stop(worker)
+                done.append((job.index, PageOutcome(job.source, error=f"timed out after {self.timeout:g} s")))
+        self._dispatch()
+        return done
+
+    def close(self) -> None:
+        for worker in [*self.idle, *self.busy]:
+            self._stop(worker)
+        self.idle, self.busy = [], {}
+        self.queue.clear()
+
+
+@dataclass(eq=False)
+class _ProcessWorker:
+    process: multiprocessing.process.BaseProcess
+    conn: multiprocessing.connection.Connection
+
+
+class ProcessPool(_Pool):
+    """Worker processes forked from a fork server that has extraction and language identification loaded."""
+
+    def __init__(self, size: int, *, timeout: float, max_bytes: int):
+        super().__init__(size, timeout=timeout, max_bytes=max_bytes)
+        if _FORKSERVER:  # start the server now: it warms up while the caller loads its models
+            from multiprocessing import forkserver
+
+            multiprocessing.get_context("forkserver").set_forkserver_preload(["pipeline.worker_warmup"])
+            forkserver.ensure_running()
+
+    def _start(self) -> _ProcessWorker:
+        conn, child_conn = multiprocessing.Pipe()
+        process_class = _ForkServerWorker if _FORKSERVER else multiprocessing.get_context("spawn").Process
+        process = process_class(target=_worker_main, args=(child_conn, self.timeout, self.max_bytes),
+                                name="pagetag-worker", daemon=True)
+        process.start()
+        child_conn.close()
+        return _ProcessWorker(process, conn)
+
+    def _send(self, worker: _ProcessWorker, job: Job) -> bool:
+        try:
+            worker.conn.send(job)
+        except OSError:
+            return False
+        return True
+
+    def _collect(self, wait: float) -> list[tuple[_ProcessWorker, PageOutcome, bool]]:
+        workers = list(self.busy)
+        ready = set(wait_for_any([w.conn for w in workers] + [w.process.sentinel for w in workers], wait))
+        finished = []
+        for worker in workers:
+            if worker.conn in ready:
+                try:
+                    outcome, retire = worker.conn.recv()
+                    finished.append((worker, outcome, retire))
+                    continue
+                except (EOFError, OSError):
+                    pass  # it died before answering
+            elif worker.process.sentinel not in ready:
+                continue
+            job, _ = self.busy[worker]
+            finished.append((worker, PageOutcome(job.source, error=_crash_message(worker.process)), True))
+        return finished
+
+    def _stop(self, worker: _ProcessWorker) -> None:
+        worker.process.kill()
+        worker.process.join(timeout=5)
+        worker.conn.close()
+
+
+_FORKSERVER = "forkserver" in multiprocessing.get_all_start_methods()
+
+
+class _WorkerPopen(popen_forkserver.Popen):
+    """Starts a process from the fork server without re-running the parent's ``__main__`` in it.
+
+    Workers run only :func:`_worker_main`; importing the caller's script (a benchmark, a notebook)
+    in every worker would cost time and memory and, without a ``__main__`` guard, recurse.
+    """
+
+    def _launch(self, process_obj):
+        main = sys.modules["__main__"]
+        sys.modules["__main__"] = types.ModuleType("__main__")
+        try:
+            super()._launch(process_obj)
+        finally:
+            sys.modules["__main__"] = main
+
+
+class _ForkServerWorker(multiprocessing.context.ForkServerProcess):
+    @staticmethod
+    def _Popen(process_obj):
+        return _WorkerPopen(process_obj)
+
+
+def _crash_message(process: multiprocessing.process.BaseProcess) -> str:
+    process.join(timeout=5)
+    code = process.exitcode
+    if code is not None and code < 0:
+        try:
+            how = f"killed by {signal.Signals(-code).name}"
+        except ValueError:
+            how = f"killed by signal {-code}"
+    else:
+        how = f"exit status {code}"
+    return f"the worker process reading and cleaning this input crashed ({how}); it was replaced"
+
+
+def _worker_main(conn, timeout: float, max_bytes: int) -> None:
+    """A worker process: read and clean one job at a time until the pipe closes or memory grew too much."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the parent, which stops the workers
+    _limit_address_space(WORKER_MEMORY_LIMIT)
+    start = _resident_bytes()
+    while True:
+        try:
+            job = conn.recv()
+        except (EOFError, OSError):
+            return
+        outcome = read_and_clean(job.source, timeout=timeout, max_bytes=max_bytes, data=job.data)
+        retire = _resident_bytes() - start > WORKER_GROWTH_LIMIT
+        conn.send((outcome, retire))
+        if retire:
+            return
+
+
+def _statm(field_index: int) -> int:
+    """A field of /proc/self/statm in bytes (0: address space, 1: resident); 0 where there is no /proc."""
+    try:
+        with open("/proc/self/statm", encoding="ascii") as statm:
+            return int(statm.read().split()[field_index]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+def _resident_bytes() -> int:
+    return _statm(1)
+
+
+def _limit_address_space(extra: int) -> None:
+    """Let this process map at most ``extra`` bytes more than it has now (Linux; elsewhere a no-op)."""
+    current = _statm(0)
+    if not current:
+        return
+    _, hard = resource.getrlimit(resource.RLIMIT_AS)
+    limit = current + extra if hard == resource.RLIM_INFINITY else min(current + extra, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+
+
+@dataclass(eq=False)
+class _ThreadWorker:
+    inbox: queue.SimpleQueue
+
+
+class ThreadPool(_Pool):
+    """Worker threads of this process; one past its deadline is abandoned and its late answer dropped."""
+
+    def __init__(self, size: int, *, timeout: float, max_bytes: int):
+        super().__init__(size, timeout=timeout, max_bytes=max_bytes)
+        self._answers: queue.SimpleQueue = queue.SimpleQueue()
+
+    def _start(self) -> _ThreadWorker:
+        worker = _ThreadWorker(queue.SimpleQueue())
+        threading.Thread(target=self._serve, args=(worker,), name="pagetag-reader", daemon=True).start()
+        return worker
+
+    def _serve(self, worker: _ThreadWorker) -> None:
+        while (job := worker.inbox.get()) is not None:
+            self._answers.put((worker, read_and_clean(job.source, timeout=self.timeout, max_bytes=self.max_bytes,
+                                                      data=job.data)))
+
+    def _send(self, worker: _ThreadWorker, job: Job) -> bool:
+        worker.inbox.put(job)
+        return True
+
+    def _collect(self, wait: float) -> list[tuple[_ThreadWorker, PageOutcome, bool]]:
+        answers = []
+        try:
+            answers.append(self._answers.get(timeout=wait))
+            while True:
+                answers.append(self._answers.get_nowait())
+        except queue.Empty:
+            pass
+        return [(worker, outcome, False) for worker, outcome in answers if worker in self.busy]
+
+    def _stop(self, worker: _ThreadWorker) -> None:
+        worker.inbox.put(None)  # it ends after its current input, whose answer nobody waits for
+
+
+# --- dask ----------------------------------------------------------------------------------------
+
+class DaskEngine(_Closing):
+    """Inputs as tasks on a dask.distributed cluster, running :func:`read_and_clean` on its workers.
+
+    The cluster is ``scheduler`` (an address such as ``tcp://host:8786``), else ``$PAGETAG_DASK_SCHEDULER``,
+    else a LocalCluster of ``size`` single-threaded worker processes. Workers need pagetag installed. At
+    most two tasks per worker thread are in flight; a task not back within twice the timeout of its
+    submission (queueing included) is cancelled and reported as timed out. A worker that dies (a crash
+    in lxml) is restarted by its nanny; its input comes back as an error.
+    """
+
+    def __init__(self, size: int, *, timeout: float, max_bytes: int, scheduler: str | None = None):
+        try:
+            import dask
+            from distributed import Client, LocalCluster
+        except ImportError:
+            raise PagetagError("--engine dask needs dask.distributed: pip install 'dask[distributed]'") from None
+        self.timeout, self.max_bytes = timeout, max_bytes
+        address = scheduler or os.environ.get(SCHEDULER_ENV)
+        self.cluster = None
+        try:
+            if address:
+                self.client = Client(address, timeout=30)
+            else:
+                with dask.config.set({"distributed.scheduler.allowed-failures": 1}):
+                    self.cluster = LocalCluster(n_workers=size, threads_per_worker=1, processes=True,
+                                                dashboard_address=None, silence_logs=logging.ERROR)
+                self.client = Client(self.cluster)
+        except (OSError, TimeoutError, ValueError) as exc:
+            raise PagetagError(f"cannot connect to the dask scheduler {address or '(local)'}: {one_line(exc)}") from None
+        self.capacity = 2 * max(1, sum(self.client.nthreads().values()))
+        self.futures: dict = {}  # future -> (job, submission time)
+
+    def has_room(self) -> bool:
+        return len(self.futures) < self.capacity
+
+    def submit(self, job: Job) -> None:
+        future = self.client.submit(read_and_clean, job.source, timeout=self.timeout, max_bytes=self.max_bytes,
+                                    data=job.data, pure=False)
+        self.futures[future] = (job, time.monotonic())
+
+    def poll(self, wait: float) -> list[tuple[int, PageOutcome]]:
+        from distributed import wait as wait_for_futures
+
+        if not self.futures:
+            return []
+        budget = 2 * self.timeout + KILL_GRACE
+        first_deadline = min(submitted for _, submitted in self.futures.values()) + budget
+        try:
+            wait_for_futures(list(self.futures), timeout=max(0.01, min(wait, first_deadline - time.monotonic())),
+                             return_when="FIRST_COMPLETED")
+        except TimeoutError:
+            pass
+        done, now = [], time.monotonic()
+        for future, (job, submitted) in list(self.futures.items()):
+            if future.done():
+                done.append((job.index, self._outcome(future, job)))
+            elif now >= submitted + budget:
+                future.cancel()
+                done.append((job.index, PageOutcome(job.source, error=f"timed out after {self.timeout:g} s")))
+            else:
+                continue
+            del self.futures[future]
+        return done
+
+    @staticmethod
+    def _outcome(future, job: Job) -> PageOutcome:
+        if future.status == "finished":
+            return future.result()
+        error = future.exception() if future.status == "error" else None
+        if type(error).__name__ == "KilledWorker":
+            return PageOutcome(job.source, error="the dask worker reading and cleaning this input died")
+        return PageOutcome(job.source, error=one_line(error) if error else f"dask task {future.status}")
+
+    def close(self) -> None:
+        for future in self.futures:
+            future.cancel()
+        self.futures = {}
+        self.client.close(timeout=2)
+        if self.cluster is not None:
+            self.cluster.close(timeout=2)
