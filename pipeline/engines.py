@@ -17,6 +17,7 @@ This module imports only the standard library at load time (the CLI's ``--help``
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
 import multiprocessing
@@ -79,14 +80,30 @@ def read_and_clean(source: str, *, timeout: float = 15.0, max_bytes: int = 5_000
     from pipeline.clean import clean_page
     from pipeline.fetch import read_input
 
-    try:
+    with _errors_as_outcome(source) as outcome:
         page = read_input(source, timeout=timeout, max_bytes=max_bytes,
                           stdin=None if data is None else io.BytesIO(data))
-        return PageOutcome(source, page=clean_page(page), warnings=page.warnings)
+        outcome.page, outcome.warnings = clean_page(page), page.warnings
+    return outcome
+
+
+@contextlib.contextmanager
+def _errors_as_outcome(source: str) -> Iterator[PageOutcome]:
+    """A fresh outcome for ``source``; an exception in the block becomes its one-line ``error``."""
+    outcome = PageOutcome(source)
+    try:
+        yield outcome
     except MemoryError:
-        return PageOutcome(source, error="out of memory while reading or cleaning this input")
+        outcome.error = "out of memory while reading or cleaning this input"
     except Exception as exc:  # one bad input must never lose the batch
-        return PageOutcome(source, error=one_line(exc))
+        outcome.error = one_line(exc)
+
+
+def _run_step(step, job: Job, timeout: float, max_bytes: int) -> PageOutcome:
+    """``step`` on ``job`` in a worker: even a step that raises gives an outcome."""
+    with _errors_as_outcome(job.source) as failed:
+        return step(job.source, timeout=timeout, max_bytes=max_bytes, data=job.data)
+    return failed
 
 
 def open_engine(name: str, *, workers: int, timeout: float, max_bytes: int, scheduler: str | None = None):
@@ -175,12 +192,13 @@ class _Closing:
 class _Pool(_Closing):
     """``size`` workers taking one job at a time; the parent replaces one whose job passes its deadline.
 
-    Subclasses start, feed, collect and stop one kind of worker (:meth:`_start`, :meth:`_send`,
-    :meth:`_collect`, :meth:`_stop`).
+    ``step`` is the per-input function (:func:`read_and_clean`, or one with its signature; a worker
+    process needs it importable by name). Subclasses start, feed, collect and stop one kind of worker
+    (:meth:`_start`, :meth:`_send`, :meth:`_collect`, :meth:`_stop`).
     """
 
-    def __init__(self, size: int, *, timeout: float, max_bytes: int):
-        self.size, self.timeout, self.max_bytes = size, timeout, max_bytes
+    def __init__(self, size: int, *, timeout: float, max_bytes: int, step=read_and_clean):
+        self.size, self.timeout, self.max_bytes, self.step = size, timeout, max_bytes, step
         self.capacity = 2 * size
         self.queue: deque[Job] = deque()
         self.idle: list = []
@@ -239,8 +257,8 @@ class _ProcessWorker:
 class ProcessPool(_Pool):
     """Worker processes forked from a fork server that has extraction and language identification loaded."""
 
-    def __init__(self, size: int, *, timeout: float, max_bytes: int):
-        super().__init__(size, timeout=timeout, max_bytes=max_bytes)
+    def __init__(self, size: int, *, timeout: float, max_bytes: int, step=read_and_clean):
+        super().__init__(size, timeout=timeout, max_bytes=max_bytes, step=step)
         if _FORKSERVER:  # start the server now: it warms up while the caller loads its models
             from multiprocessing import forkserver
 
@@ -250,7 +268,7 @@ class ProcessPool(_Pool):
     def _start(self) -> _ProcessWorker:
         conn, child_conn = multiprocessing.Pipe()
         process_class = _ForkServerWorker if _FORKSERVER else multiprocessing.get_context("spawn").Process
-        process = process_class(target=_worker_main, args=(child_conn, self.timeout, self.max_bytes),
+        process = process_class(target=_worker_main, args=(child_conn, self.step, self.timeout, self.max_bytes),
                                 name="pagetag-worker", daemon=True)
         process.start()
         child_conn.close()
@@ -325,7 +343,7 @@ def _crash_message(process: multiprocessing.process.BaseProcess) -> str:
     return f"the worker process reading and cleaning this input crashed ({how}); it was replaced"
 
 
-def _worker_main(conn, timeout: float, max_bytes: int) -> None:
+def _worker_main(conn, step, timeout: float, max_bytes: int) -> None:
     """A worker process: read and clean one job at a time until the pipe closes or memory grew too much."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the parent, which stops the workers
     _limit_address_space(WORKER_MEMORY_LIMIT)
@@ -335,7 +353,7 @@ def _worker_main(conn, timeout: float, max_bytes: int) -> None:
             job = conn.recv()
         except (EOFError, OSError):
             return
-        outcome = read_and_clean(job.source, timeout=timeout, max_bytes=max_bytes, data=job.data)
+        outcome = _run_step(step, job, timeout, max_bytes)
         retire = _resident_bytes() - start > WORKER_GROWTH_LIMIT
         conn.send((outcome, retire))
         if retire:
@@ -373,8 +391,8 @@ class _ThreadWorker:
 class ThreadPool(_Pool):
     """Worker threads of this process; one past its deadline is abandoned and its late answer dropped."""
 
-    def __init__(self, size: int, *, timeout: float, max_bytes: int):
-        super().__init__(size, timeout=timeout, max_bytes=max_bytes)
+    def __init__(self, size: int, *, timeout: float, max_bytes: int, step=read_and_clean):
+        super().__init__(size, timeout=timeout, max_bytes=max_bytes, step=step)
         self._answers: queue.SimpleQueue = queue.SimpleQueue()
 
     def _start(self) -> _ThreadWorker:
@@ -384,8 +402,7 @@ class ThreadPool(_Pool):
 
     def _serve(self, worker: _ThreadWorker) -> None:
         while (job := worker.inbox.get()) is not None:
-            self._answers.put((worker, read_and_clean(job.source, timeout=self.timeout, max_bytes=self.max_bytes,
-                                                      data=job.data)))
+            self._answers.put((worker, _run_step(self.step, job, self.timeout, self.max_bytes)))
 
     def _send(self, worker: _ThreadWorker, job: Job) -> bool:
         worker.inbox.put(job)
