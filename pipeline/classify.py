@@ -9,6 +9,7 @@ input delays the lines after it by at most its deadline, never the whole batch.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 from pathlib import Path
@@ -20,11 +21,14 @@ from pipeline.engines import PageOutcome, in_input_order, open_engine, run_engin
 from pipeline.engines import read_and_clean  # noqa: F401 (the per-input step, re-exported for callers)
 from pipeline.errors import PagetagError, display_name
 from pipeline.labels import HEADS
+from pipeline.lang import UNDETERMINED
 
 EXAMPLES_DIR = Path(__file__).resolve().parent / "examples"
 EXAMPLE_SUFFIXES = (".html", ".htm", ".txt")
 MICRO_BATCH = 16
-"""Most pages embedded and classified in one call (whatever is ready is classified, no waiting for more)."""
+"""Most pages embedded and classified in one call."""
+LINGER = 0.05
+"""Seconds a finished page may wait for others to share its classification call (each call has a fixed cost)."""
 TOP_SENTENCES = 3
 MAX_EXPLAIN_SENTENCES = 40
 MIN_SENTENCE_WORDS = 4
@@ -80,7 +84,9 @@ def classify_batch(predictor, outcomes: list[PageOutcome], *, explain: bool = Fa
             if strict_language:
                 outcome.error, outcome.page = str(exc).removeprefix(f"{outcome.input}: "), None
                 continue
-            outcome.warnings.append(f"language {outcome.page.language} not covered by the embedder")
+            language = outcome.page.language
+            outcome.warnings.append("language could not be identified" if language == UNDETERMINED
+                                    else f"language {language} not covered by the embedder")
         ready.append(outcome)
     predictions = predictor.classify([o.page for o in ready])
     for outcome, prediction in zip(ready, predictions):
@@ -97,13 +103,14 @@ def classify_inputs(predictor, sources: Iterable[str], *, engine="process", work
                     total: int | None = None) -> Iterator[PageOutcome]:
     """Read, clean and classify every source; each outcome is yielded, in input order, once it is ready.
 
-    ``engine`` is an engine name (opened here with ``workers``, ``timeout``, ``max_bytes``,
-    ``scheduler``) or an engine already opened with :func:`pipeline.engines.open_engine`; it is closed
-    when the outcomes are exhausted or the caller stops early.
+    ``engine`` is an engine name (opened here with ``workers``, ``timeout``, ``max_bytes``, ``scheduler``
+    and closed when the outcomes are exhausted or the caller stops early) or an engine the caller opened
+    with :func:`pipeline.engines.open_engine` (and closes).
     """
     from tqdm import tqdm
 
-    if isinstance(engine, str):
+    owned = isinstance(engine, str)
+    if owned:
         engine = open_engine(engine, workers=workers, timeout=timeout, max_bytes=max_bytes, scheduler=scheduler)
 
     def classified(group: list[tuple[int, PageOutcome]]) -> list[tuple[int, PageOutcome]]:
@@ -113,8 +120,9 @@ def classify_inputs(predictor, sources: Iterable[str], *, engine="process", work
                            strict_language=strict_language)
         return group
 
-    with engine, tqdm(total=total, unit="page", desc="classify", disable=not progress, leave=False) as bar:
-        for outcome in in_input_order(classified(group) for group in run_engine(engine, sources)):
+    with engine if owned else contextlib.nullcontext(), tqdm(total=total, unit="page", desc="classify", disable=not progress, leave=False) as bar:
+        groups = run_engine(engine, sources, linger=LINGER, group_size=MICRO_BATCH)
+        for outcome in in_input_order(classified(group) for group in groups):
             bar.update()
             yield outcome
 
@@ -170,7 +178,7 @@ def json_record(outcome: PageOutcome) -> dict:
     """The ``--json`` line of an outcome (with an ``explain`` object when it was explained)."""
     name = display_name(outcome.input)
     if outcome.error is not None:
-        return {"input": name, "error": outcome.error}
+        return {"input": name, "error": display_name(outcome.error)}
     page, prediction = outcome.page, outcome.prediction
     record = {"input": name, "title": page.title, "language": page.language,
               "labels": prediction["labels"], "evidence_cues": prediction["evidence_cues"],

@@ -114,7 +114,7 @@ def _run_clean(args: argparse.Namespace) -> int:
             if outcome.error:
                 failures += 1
                 if args.json:
-                    _print_json({"input": name, "error": outcome.error})
+                    _print_json({"input": name, "error": display_name(outcome.error)})
                 else:
                     report_error(outcome.input, outcome.error)
                 continue

@@ -117,13 +117,16 @@ def open_engine(name: str, *, workers: int, timeout: float, max_bytes: int, sche
     raise PagetagError(f"unknown engine {name!r} (choose from {', '.join(ENGINES)})")
 
 
-def run_engine(engine, sources: Iterable[str], window: int | None = None) -> Iterator[list[tuple[int, PageOutcome]]]:
+def run_engine(engine, sources: Iterable[str], window: int | None = None, *, linger: float = 0.0,
+               group_size: int = 1) -> Iterator[list[tuple[int, PageOutcome]]]:
     """``(index, outcome)`` of every source, in groups as they finish.
 
-    At most ``window`` inputs (default: 4 × the engine's capacity, at least :data:`MIN_WINDOW`) are
-    started beyond the oldest unfinished one, which bounds what a caller must buffer to restore input
-    order (:func:`in_input_order`). Standard input (``-``) is read here, within the deadline, and
-    handed to the worker.
+    A group is handed out once it has ``group_size`` outcomes or its first outcome is ``linger`` seconds
+    old (or nothing else is running), so that a caller can work on small batches without delaying any
+    outcome by more than ``linger``. At most ``window`` inputs (default: 4 × the engine's capacity, at
+    least :data:`MIN_WINDOW`) are started beyond the oldest unfinished one, which bounds what a caller
+    must buffer to restore input order (:func:`in_input_order`). Standard input (``-``) is read here,
+    within the deadline, and handed to the worker.
     """
     from pipeline.fetch import read_stdin
 
@@ -132,17 +135,20 @@ def run_engine(engine, sources: Iterable[str], window: int | None = None) -> Ite
     next_index = first_unfinished = 0
     finished_ahead: set[int] = set()
     exhausted = False
+    group: list[tuple[int, PageOutcome]] = []
+    hand_out_at = 0.0
 
-    def finish(group: list[tuple[int, PageOutcome]]) -> list[tuple[int, PageOutcome]]:
-        nonlocal first_unfinished
-        finished_ahead.update(index for index, _ in group)
+    def finish(outcomes: list[tuple[int, PageOutcome]]) -> None:
+        nonlocal first_unfinished, hand_out_at
+        if not group:
+            hand_out_at = time.monotonic() + linger
+        group.extend(outcomes)
+        finished_ahead.update(index for index, _ in outcomes)
         while first_unfinished in finished_ahead:
             finished_ahead.remove(first_unfinished)
             first_unfinished += 1
-        return group
 
     while True:
-        unreadable = []
         while not exhausted and engine.has_room() and next_index < first_unfinished + window:
             source = next(sources, None)
             if source is None:
@@ -154,16 +160,18 @@ def run_engine(engine, sources: Iterable[str], window: int | None = None) -> Ite
                 try:
                     job = Job(job.index, source, read_stdin(timeout=engine.timeout, max_bytes=engine.max_bytes))
                 except InputError as exc:
-                    unreadable.append((job.index, PageOutcome(source, error=str(exc))))
+                    finish([(job.index, PageOutcome(source, error=str(exc)))])
                     continue
             engine.submit(job)
-        if unreadable:
-            yield finish(unreadable)
-        if exhausted and first_unfinished == next_index:
+        all_done = exhausted and first_unfinished == next_index
+        if group and (all_done or len(group) >= group_size or time.monotonic() >= hand_out_at):
+            yield group
+            group = []
+        if all_done:
             return
-        done = engine.poll(POLL_SECONDS)
+        done = engine.poll(max(0.0, hand_out_at - time.monotonic()) if group else POLL_SECONDS)
         if done:
-            yield finish(done)
+            finish(done)
 
 
 def in_input_order(groups: Iterable[list[tuple[int, PageOutcome]]]) -> Iterator[PageOutcome]:
@@ -189,62 +197,98 @@ class _Closing:
         self.close()
 
 
-class _Pool(_Closing):
-    """``size`` workers taking one job at a time; the parent replaces one whose job passes its deadline.
+@dataclass(eq=False)
+class _Lane:
+    """One worker and the jobs sent to it, oldest first; ``started``: when it began the oldest (None: not yet)."""
 
-    ``step`` is the per-input function (:func:`read_and_clean`, or one with its signature; a worker
-    process needs it importable by name). Subclasses start, feed, collect and stop one kind of worker
-    (:meth:`_start`, :meth:`_send`, :meth:`_collect`, :meth:`_stop`).
+    worker: object
+    jobs: deque[Job] = field(default_factory=deque)
+    started: float | None = None
+
+
+class _Pool(_Closing):
+    """``size`` workers, each sent up to :attr:`depth` jobs so it never waits for the next one.
+
+    A worker reports when it starts a job; the parent replaces a worker whose current job passes its
+    deadline, or that died, reports that job's error and sends the jobs queued behind it to other
+    workers. ``step`` is the per-input function (:func:`read_and_clean`, or one with its signature; a
+    worker process needs it importable by name). Subclasses start, feed, collect and stop one kind of
+    worker (:meth:`_start`, :meth:`_send`, :meth:`_collect`, :meth:`_stop`).
     """
+
+    depth = 2
 
     def __init__(self, size: int, *, timeout: float, max_bytes: int, step=read_and_clean):
         self.size, self.timeout, self.max_bytes, self.step = size, timeout, max_bytes, step
-        self.capacity = 2 * size
+        self.capacity = (self.depth + 1) * size
         self.queue: deque[Job] = deque()
-        self.idle: list = []
-        self.busy: dict = {}  # worker -> (job, start time)
+        self.lanes: list[_Lane] = []
 
     def has_room(self) -> bool:
-        return len(self.queue) + len(self.busy) < self.capacity
+        return len(self.queue) + sum(len(lane.jobs) for lane in self.lanes) < self.capacity
 
     def submit(self, job: Job) -> None:
         self.queue.append(job)
         self._dispatch()
 
-    def _dispatch(self) -> None:
-        while self.queue and (self.idle or len(self.busy) < self.size):
-            worker = self.idle.pop() if self.idle else self._start()
-            if not self._send(worker, self.queue[0]):  # it died while idle: replace it
-                self._stop(worker)
-                continue
-            self.busy[worker] = (self.queue.popleft(), time.monotonic())
-
-    def poll(self, wait: float) -> list[tuple[int, PageOutcome]]:
-        """Outcomes finished within ``wait`` seconds, plus a timeout error for each job past its deadline."""
-        if not self.busy:
-            return []
-        first_deadline = min(started for _, started in self.busy.values()) + self.timeout + KILL_GRACE
+    def _dispatch(self) -> list[tuple[int, PageOutcome]]:
+        """Send queued jobs to the least loaded workers, starting workers up to ``size``."""
         done = []
-        for worker, outcome, retire in self._collect(max(0.0, min(wait, first_deadline - time.monotonic()))):
-            job, _ = self.busy.pop(worker)
-            done.append((job.index, outcome))
-            if retire:
-                self._stop(worker)
-            else:
-                self.idle.append(worker)
-        now = time.monotonic()
-        for worker, (job, started) in list(self.busy.items()):
-            if now >= started + self.timeout + KILL_GRACE:
-                del self.busy[worker]
-                self._stop(worker)
-                done.append((job.index, PageOutcome(job.source, error=f"timed out after {self.timeout:g} s")))
-        self._dispatch()
+        while self.queue and len(self.lanes) < self.size:
+            self.lanes.append(_Lane(self._start()))
+        for lane in sorted(self.lanes, key=lambda lane: len(lane.jobs)):
+            while self.queue and len(lane.jobs) < self.depth:
+                if not self._send(lane.worker, self.queue[0]):  # it died: its jobs go back to the queue
+                    done += self._retire(lane, self._death_message(lane.worker))
+                    return done + self._dispatch()
+                lane.jobs.append(self.queue.popleft())
         return done
 
+    def poll(self, wait: float) -> list[tuple[int, PageOutcome]]:
+        """Outcomes finished within ``wait`` seconds, plus an error for each job past its deadline or crashed."""
+        if not self.lanes:
+            return []
+        running = [lane.started for lane in self.lanes if lane.started is not None]
+        if running:
+            wait = min(wait, min(running) + self.timeout + KILL_GRACE - time.monotonic())
+        done = []
+        for lane, event, payload in self._collect(max(0.0, wait)):
+            if lane not in self.lanes:  # retired by an earlier event of this round
+                continue
+            if event == "start":
+                lane.started = time.monotonic()
+            elif event == "done":
+                outcome, retire = payload
+                done.append((lane.jobs.popleft().index, outcome))
+                lane.started = None
+                if retire:
+                    done += self._retire(lane, None)
+            else:  # died
+                done += self._retire(lane, self._death_message(lane.worker))
+        now = time.monotonic()
+        for lane in list(self.lanes):
+            if lane.started is not None and now >= lane.started + self.timeout + KILL_GRACE:
+                done += self._retire(lane, f"timed out after {self.timeout:g} s")
+        return done + self._dispatch()
+
+    def _retire(self, lane: _Lane, error: str | None) -> list[tuple[int, PageOutcome]]:
+        """Stop ``lane``'s worker; its current job gets ``error``, the jobs behind it go back to the queue."""
+        self.lanes.remove(lane)
+        self._stop(lane.worker)
+        done = []
+        if error is not None and lane.jobs:
+            job = lane.jobs.popleft()
+            done.append((job.index, PageOutcome(job.source, error=error)))
+        self.queue.extendleft(reversed(lane.jobs))
+        return done
+
+    def _death_message(self, worker) -> str:
+        return "the worker reading and cleaning this input died"
+
     def close(self) -> None:
-        for worker in [*self.idle, *self.busy]:
-            self._stop(worker)
-        self.idle, self.busy = [], {}
+        for lane in self.lanes:
+            self._stop(lane.worker)
+        self.lanes = []
         self.queue.clear()
 
 
@@ -281,23 +325,24 @@ class ProcessPool(_Pool):
             return False
         return True
 
-    def _collect(self, wait: float) -> list[tuple[_ProcessWorker, PageOutcome, bool]]:
-        workers = list(self.busy)
-        ready = set(wait_for_any([w.conn for w in workers] + [w.process.sentinel for w in workers], wait))
-        finished = []
-        for worker in workers:
-            if worker.conn in ready:
-                try:
-                    outcome, retire = worker.conn.recv()
-                    finished.append((worker, outcome, retire))
-                    continue
-                except (EOFError, OSError):
-                    pass  # it died before answering
-            elif worker.process.sentinel not in ready:
+    def _collect(self, wait: float) -> list[tuple[_Lane, str, object]]:
+        lanes = {lane.worker.conn: lane for lane in self.lanes}
+        sentinels = {lane.worker.process.sentinel: lane for lane in self.lanes}
+        events = []
+        for ready in wait_for_any([*lanes, *sentinels], wait):
+            lane = lanes.get(ready) or sentinels[ready]
+            try:
+                while lane.worker.conn.poll():
+                    events.append((lane, *lane.worker.conn.recv()))
+            except (EOFError, OSError):
+                events.append((lane, "died", None))
                 continue
-            job, _ = self.busy[worker]
-            finished.append((worker, PageOutcome(job.source, error=_crash_message(worker.process)), True))
-        return finished
+            if ready in sentinels:
+                events.append((lane, "died", None))
+        return events
+
+    def _death_message(self, worker: _ProcessWorker) -> str:
+        return _crash_message(worker.process)
 
     def _stop(self, worker: _ProcessWorker) -> None:
         worker.process.kill()
@@ -351,11 +396,12 @@ def _worker_main(conn, step, timeout: float, max_bytes: int) -> None:
     while True:
         try:
             job = conn.recv()
+            conn.send(("start", None))
         except (EOFError, OSError):
             return
         outcome = _run_step(step, job, timeout, max_bytes)
         retire = _resident_bytes() - start > WORKER_GROWTH_LIMIT
-        conn.send((outcome, retire))
+        conn.send(("done", (outcome, retire)))
         if retire:
             return
 
@@ -386,6 +432,7 @@ def _limit_address_space(extra: int) -> None:
 @dataclass(eq=False)
 class _ThreadWorker:
     inbox: queue.SimpleQueue
+    stopped: bool = False
 
 
 class ThreadPool(_Pool):
@@ -393,7 +440,7 @@ class ThreadPool(_Pool):
 
     def __init__(self, size: int, *, timeout: float, max_bytes: int, step=read_and_clean):
         super().__init__(size, timeout=timeout, max_bytes=max_bytes, step=step)
-        self._answers: queue.SimpleQueue = queue.SimpleQueue()
+        self._events: queue.SimpleQueue = queue.SimpleQueue()
 
     def _start(self) -> _ThreadWorker:
         worker = _ThreadWorker(queue.SimpleQueue())
@@ -401,25 +448,28 @@ class ThreadPool(_Pool):
         return worker
 
     def _serve(self, worker: _ThreadWorker) -> None:
-        while (job := worker.inbox.get()) is not None:
-            self._answers.put((worker, _run_step(self.step, job, self.timeout, self.max_bytes)))
+        while (job := worker.inbox.get()) is not None and not worker.stopped:
+            self._events.put((worker, "start", None))
+            self._events.put((worker, "done", (_run_step(self.step, job, self.timeout, self.max_bytes), False)))
 
     def _send(self, worker: _ThreadWorker, job: Job) -> bool:
         worker.inbox.put(job)
         return True
 
-    def _collect(self, wait: float) -> list[tuple[_ThreadWorker, PageOutcome, bool]]:
-        answers = []
+    def _collect(self, wait: float) -> list[tuple[_Lane, str, object]]:
+        events = []
         try:
-            answers.append(self._answers.get(timeout=wait))
+            events.append(self._events.get(timeout=wait))
             while True:
-                answers.append(self._answers.get_nowait())
+                events.append(self._events.get_nowait())
         except queue.Empty:
             pass
-        return [(worker, outcome, False) for worker, outcome in answers if worker in self.busy]
+        lanes = {lane.worker: lane for lane in self.lanes}  # answers of abandoned workers are dropped
+        return [(lanes[worker], event, payload) for worker, event, payload in events if worker in lanes]
 
     def _stop(self, worker: _ThreadWorker) -> None:
-        worker.inbox.put(None)  # it ends after its current input, whose answer nobody waits for
+        worker.stopped = True  # it ends after its current input, whose answer nobody waits for
+        worker.inbox.put(None)
 
 
 # --- dask ----------------------------------------------------------------------------------------
@@ -501,6 +551,7 @@ class DaskEngine(_Closing):
         for future in self.futures:
             future.cancel()
         self.futures = {}
-        self.client.close(timeout=2)
-        if self.cluster is not None:
-            self.cluster.close(timeout=2)
+        with contextlib.suppress(TimeoutError, OSError):  # a slow shutdown must not turn into a traceback
+            self.client.close(timeout=5)
+            if self.cluster is not None:
+                self.cluster.close(timeout=10)

@@ -22,7 +22,8 @@ def one_line(exc: BaseException) -> str:
 
 
 def display_name(name: str) -> str:
-    """``name`` as valid UTF-8 text: bytes that were not UTF-8 (a file name read with surrogateescape) as ``\\xNN``."""
+    """``name`` (or a message holding it) as valid UTF-8: bytes that were not UTF-8 (a file name read with
+    surrogateescape) become ``\\xNN``."""
     try:
         raw = name.encode("utf-8", "surrogateescape")
     except UnicodeEncodeError:  # a lone surrogate that does not stand for a byte
@@ -32,4 +33,4 @@ def display_name(name: str) -> str:
 
 def report_error(input_name: str, message: str) -> None:
     """Print ``pagetag: error: <input>: <reason>`` on stderr."""
-    print(f"{PROG}: error: {display_name(input_name)}: {message}", file=sys.stderr)
+    print(f"{PROG}: error: {display_name(input_name)}: {display_name(message)}", file=sys.stderr)
