@@ -6,8 +6,9 @@ at most ``window`` inputs between the oldest unfinished one and the newest start
 length runs in bounded memory. The engines (``--engine``):
 
 * ``process`` (default, :class:`ProcessPool`): long-lived worker processes forked from a warm fork server,
-  one input at a time each. The parent kills and replaces a worker whose input passes its deadline or
-  that dies (a segfault in lxml, exhausted memory): that input gets an error, the batch goes on.
+  each running one input at a time (the next one waiting in its pipe). The parent kills and replaces a
+  worker whose input passes its deadline or that dies (a segfault in lxml, exhausted memory): that input
+  gets an error, the inputs queued behind it go to other workers, the batch goes on.
 * ``threads`` (:class:`ThreadPool`): the same in threads of this process: nothing to start, but no crash
   isolation (lxml is not thread-safe everywhere), and a stuck input's thread is abandoned, not stopped.
 * ``dask`` (:class:`DaskEngine`): tasks on a dask.distributed cluster.

@@ -174,6 +174,14 @@ def test_batch_keeps_order_and_completes_good_inputs_around_failures(predictor, 
     assert finnish["warnings"] == ["language fi not covered by the embedder"]
 
 
+def test_a_page_whose_language_is_not_identified_is_classified_with_a_warning(predictor, tmp_path):
+    path = tmp_path / "doses.txt"
+    path.write_text("5 mg, 10 mg, 20 mg: 3 x 1", encoding="utf-8")
+    (outcome,) = classify_inputs(predictor, [str(path)], engine="threads")
+    assert outcome.page.language == "und" and outcome.prediction is not None
+    assert outcome.warnings == ["language could not be identified"]
+
+
 def test_strict_language_refuses_uncovered_languages(predictor, files):
     (outcome,) = classify_inputs(predictor, [files["finnish.txt"]], engine="threads", strict_language=True)
     assert outcome.error.startswith("language 'fi' is not supported") and files["finnish.txt"] not in outcome.error

@@ -177,6 +177,9 @@ def test_missing_model_dir_is_one_line(tmp_path, capsys):
     ["classify", "--workers", "0"],
     ["classify", "--engine", "spark"],
     ["classify", "--timeout", "-1"],
+    ["classify", "--timeout", "inf"],
+    ["classify", "--timeout", "nan"],
+    ["classify", "--timeout", "1e300"],
     ["classify", "--max-bytes", "lots"],
     ["evaluate", "--bogus"],
 ])

@@ -9,14 +9,18 @@ import gzip
 import io
 import os
 import socket
+import subprocess
+import sys
 import threading
 import time
 import zlib
+from pathlib import Path
 
 import pytest
 from local_server import dripping, raw_response, serve_routes
 
 import pipeline.fetch
+from pipeline.cli import main
 from pipeline.engines import read_and_clean
 from pipeline.errors import InputError
 from pipeline.fetch import MAX_NESTING, read_input
@@ -149,6 +153,23 @@ def test_stdin_that_never_ends_times_out():
     finally:
         os.close(read_end)
         os.close(write_end)
+
+
+@pytest.mark.parametrize("code", ["import sys", "import os, sys; os.close(0)"], ids=["at start", "later"])
+def test_closed_stdin_is_a_clear_error(code):
+    script = f"{code}; from pipeline.cli import main; sys.exit(main(['clean', '-']))"
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    redirect = "0<&-" if code == "import sys" else ""
+    run = subprocess.run(["sh", "-c", f'exec "$0" -c "$1" {redirect}', sys.executable, script], capture_output=True,
+                         text=True, env=env, timeout=60)
+    assert run.returncode == 1 and run.stderr == "pagetag: error: -: standard input is closed\n"
+
+
+def test_cli_with_a_huge_max_bytes(tmp_path, capsys):
+    path = tmp_path / "notes.txt"
+    path.write_text(ENGLISH_TEXT, encoding="utf-8")
+    assert main(["clean", "--engine", "threads", "--max-bytes", "100000000000", str(path)]) == 0
+    assert ENGLISH_TEXT in capsys.readouterr().out
 
 
 # --- redirects: only http(s) at every hop, and a message that says what happened ---------------
