@@ -39,7 +39,7 @@ from benchmarks.memory import PeakMemory  # noqa: E402
 from pipeline.classify import MICRO_BATCH, classify_batch, classify_inputs, read_and_clean  # noqa: E402
 from pipeline.clean import clean_html  # noqa: E402
 from pipeline.embed import embed_documents  # noqa: E402
-from pipeline.engines import open_engine  # noqa: E402
+from pipeline.engines import in_input_order, open_engine, run_engine  # noqa: E402
 from pipeline.errors import InputError  # noqa: E402
 from pipeline.fetch import decode_bytes  # noqa: E402
 from pipeline.predict import DEFAULT_MODEL_DIR, Predictor  # noqa: E402
@@ -101,17 +101,24 @@ def time_batched(name: str, pages: int, work: Callable[[], int]) -> StageResult:
 
 def time_engine(name: str, engine_name: str, workers: int, predictor, sources: list[str], warm_up: str,
                 check: Callable[[list], int]) -> StageResult:
-    """Start an engine and warm it up on one page (timed apart), then time ``classify_inputs`` over ``sources``.
+    """Start an engine and warm it up on one page (timed apart), then time ``classify_inputs`` over ``sources``
+    (without a predictor: reading and cleaning alone, as ``pagetag clean`` runs them).
 
     ``check(outcomes)`` returns the number of failed pages; memory is the peak PSS of this process and
     its workers during the run.
     """
+
+    def outcomes(inputs: list[str]) -> list:
+        if predictor is None:
+            return list(in_input_order(run_engine(engine, inputs)))
+        return list(classify_inputs(predictor, inputs, engine=engine))
+
     start = time.perf_counter()
     with open_engine(engine_name, workers=workers, timeout=15.0, max_bytes=5_000_000) as engine, \
-            PeakMemory() as memory:
-        list(classify_inputs(predictor, [warm_up] * workers, engine=engine))
+            PeakMemory(interval=1.0) as memory:  # sampling /proc costs CPU: not too often
+        outcomes([warm_up] * workers)
         started = time.perf_counter()
-        failures = check(list(classify_inputs(predictor, sources, engine=engine)))
+        failures = check(outcomes(sources))
         seconds = time.perf_counter() - started
     return StageResult(name, seconds, len(sources), [], memory.pss, failures, start_seconds=started - start)
 
@@ -184,8 +191,8 @@ def run(args: argparse.Namespace) -> str:
         return sum(o.error is not None for o in outcomes)
 
     def engine_row(label: str, engine: str, workers: int, inputs: list[str] = sources,
-                   check: Callable[[list], int] = count_failures) -> StageResult:
-        return time_engine(label, engine, workers, predictor, inputs, sources[0], check)
+                   check: Callable[[list], int] = count_failures, classify: bool = True) -> StageResult:
+        return time_engine(label, engine, workers, predictor if classify else None, inputs, sources[0], check)
 
     trafilatura.extract(htmls[0])  # warm up lazy imports and caches outside the timings
     clean_html(htmls[0])
@@ -205,6 +212,13 @@ def run(args: argparse.Namespace) -> str:
             engine_row(f"`--engine threads --workers {workers}`", "threads", workers),
             engine_row(f"`--engine dask`, LocalCluster of {workers} worker processes", "dask", workers),
             engine_row(f"`--engine dask`, {len(mixed):,} inputs, 10% failing", "dask", workers, mixed, check_mixed),
+        ]
+        read_clean = [
+            time_each("read+clean only, in this process, one page at a time", files,
+                      lambda path: read_and_clean(str(path)).error is None),
+            engine_row("read+clean only, `--engine process --workers 1`", "process", 1, classify=False),
+            engine_row(f"read+clean only, `--engine process --workers {workers}`", "process", workers, classify=False),
+            engine_row(f"read+clean only, `--engine threads --workers {workers}`", "threads", workers, classify=False),
         ]
         cold = cold_start(files[0], str(args.model_dir), args.embedder, args.cold_runs)
 
@@ -231,15 +245,21 @@ def run(args: argparse.Namespace) -> str:
     lines += [
         "", "Peak RSS is cumulative (the process's peak so far), so each row includes the stages above it.", "",
         "Full classify as the CLI runs it (read+clean on the engine, embed+heads here in micro-batches):", "",
-        "| engine | pages/s | × one worker | engine start s | peak PSS MB (this process + workers) | failed pages |",
+        "| engine | pages/s | × one worker | engine start s | peak PSS MB (this process + workers; "
+        "in-process row: peak RSS) | failed pages |",
         "|---|---:|---:|---:|---:|---:|",
     ]
-    for stage in engines:
-        lines.append(f"| {stage.name} | {stage.pages_per_second:.1f} | {stage.pages_per_second / one:.2f} | "
-                     f"{stage.start_seconds:.1f} | {stage.peak_rss_mb:.0f} | {stage.failures} |")
+    for stage in engines + read_clean:
+        base = one if stage in engines else read_clean[1].pages_per_second
+        start = "–" if stage.start_seconds is None else f"{stage.start_seconds:.1f}"
+        lines.append(f"| {stage.name} | {stage.pages_per_second:.1f} | {stage.pages_per_second / base:.2f} | "
+                     f"{start} | {stage.peak_rss_mb:.0f} | {stage.failures} |")
     lines += [
         "",
-        f"- {workers} workers vs one: **{default / one:.2f}×** (target ≥ 1.7×).",
+        f"- {workers} workers vs one: **{default / one:.2f}×** (target ≥ 1.7×); reading and cleaning alone (the "
+        f"engine without this process's classification): {read_clean[2].pages_per_second / read_clean[1].pages_per_second:.2f}×; "
+        f"one worker process vs the same work in this process: "
+        f"{read_clean[1].pages_per_second / read_clean[0].pages_per_second:.2f}×.",
         f"- dask vs the default process engine: **{dask / default:.2f}×**, vs threads {dask / threads:.2f}× "
         "(target: within 20%, ≥ 0.80×).",
         f"- dask, {len(mixed):,} inputs with 10% failing: complete and in input order, each failing input an "
