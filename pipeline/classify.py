@@ -1,53 +1,34 @@
-"""Batch classification: read and clean many inputs in parallel, then embed and classify in batches.
+"""Batch classification: stream inputs through an engine, classify pages as they come, keep input order.
 
-The per-input step is :func:`read_and_clean` (one URL, file or ``-`` in; a clean page or a one-line
-error out; it never raises). Two engines run it over a list of inputs:
-
-* ``threads`` (default): a thread pool in this process; good for network-bound reading, but cleaning
-  is CPU-bound and shares the GIL;
-* ``datasets``: ``datasets.Dataset.map(clean_record, num_proc=N)``: worker processes (cleaning runs on
-  every core) whose Arrow output lives on disk, so a long list does not have to fit in memory.
-
-Embedding and classification always run in the calling process, :data:`BATCH_SIZE` pages at a time,
-and results come back in input order (:func:`classify_inputs`).
-
-Moving to a cluster: :func:`clean_record` is a plain, picklable function of one input, so the same
-per-item step runs under any scheduler, e.g. with joblib's dask backend (``pip install dask distributed``)::
-
-    from dask.distributed import Client
-    from joblib import Parallel, delayed, parallel_config
-    client = Client("tcp://scheduler:8786")
-    with parallel_config(backend="dask"):            # or backend="spark" after joblibspark.register_spark()
-        records = Parallel(n_jobs=-1)(delayed(clean_record)({"input": s}) for s in inputs)
-
-then turn the records into pages with :func:`outcome_from_record` and classify them in batches with
-:func:`classify_batch` on each worker that holds a :class:`~pipeline.predict.Predictor` (the models
-are a few MB; the embedder is the expensive part, so give every worker its own Predictor and a share
-of the records rather than sending all texts back to one node).
+Reading and cleaning run in an engine (:mod:`pipeline.engines`: worker processes by default, threads, or
+a dask cluster), one input at a time per worker and each input within its deadline. Embedding and
+classification run here, on whatever pages are ready (at most :data:`MICRO_BATCH` per call), and every
+outcome is yielded as soon as it and all earlier inputs are done (:func:`classify_inputs`): one slow
+input delays the lines after it by at most its deadline, never the whole batch.
 """
 
 from __future__ import annotations
 
-import json
+import contextlib
+import os
 import re
-import tempfile
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import BinaryIO, Iterable, Iterator
 
 import numpy as np
 
-from pipeline.clean import CleanResult, Removed, clean_page
-from pipeline.cli import one_line
-from pipeline.errors import PagetagError
-from pipeline.fetch import read_input
+from pipeline.engines import PageOutcome, in_input_order, open_engine, run_engine
+from pipeline.engines import read_and_clean  # noqa: F401 (the per-input step, re-exported for callers)
+from pipeline.errors import PagetagError, display_name
 from pipeline.labels import HEADS
+from pipeline.lang import UNDETERMINED
 
 EXAMPLES_DIR = Path(__file__).resolve().parent / "examples"
 EXAMPLE_SUFFIXES = (".html", ".htm", ".txt")
-ENGINES = ("threads", "datasets")
-BATCH_SIZE = 64
+MICRO_BATCH = 16
+"""Most pages embedded and classified in one call."""
+LINGER = 0.05
+"""Seconds a finished page may wait for others to share its classification call (each call has a fixed cost)."""
 TOP_SENTENCES = 3
 MAX_EXPLAIN_SENTENCES = 40
 MIN_SENTENCE_WORDS = 4
@@ -56,122 +37,43 @@ _HARD_WRAP = re.compile(r"(?<=[\w,;)%-])\n(?=[a-zß-öø-ÿ0-9(])")
 """A line break inside a sentence (hard-wrapped plain text): no sentence end before, lowercase after."""
 
 
-@dataclass
-class PageOutcome:
-    """One input on its way through the batch: its clean page or its error, then its prediction."""
-
-    input: str
-    page: CleanResult | None = None
-    error: str | None = None
-    prediction: dict | None = None
-    explanation: dict | None = None
-
-
 def example_inputs() -> list[str]:
     """Paths of the built-in example pages (used when ``pagetag classify`` gets no input)."""
     return [str(path) for path in sorted(EXAMPLES_DIR.iterdir()) if path.suffix in EXAMPLE_SUFFIXES]
 
 
-def read_input_list(path: str) -> list[str]:
-    """Inputs listed one per line in ``path``; blank lines and ``#`` comments are skipped."""
+def read_input_list(path: str) -> Iterator[str]:
+    """Inputs listed one per line in ``path``, read lazily (a list may be larger than memory).
+
+    Blank lines and lines starting with ``#`` are skipped. A file name is taken exactly as written
+    (spaces included; bytes that are not UTF-8 kept as in ``os.fsdecode``); a URL loses surrounding spaces.
+    """
     try:
-        lines = Path(path).read_text(encoding="utf-8", errors="replace").splitlines()
+        handle = open(path, "rb")
     except OSError as exc:
-        raise PagetagError(f"cannot read input list {path}: {exc.strerror or exc}") from None
-    return [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
+        raise PagetagError(f"cannot read input list {display_name(path)}: {exc.strerror or exc}") from None
+    return _listed_inputs(handle)
 
 
-def read_and_clean(source: str, *, timeout: float = 15.0, max_bytes: int = 5_000_000) -> PageOutcome:
-    """Read and clean one input; any failure becomes the outcome's one-line ``error``."""
-    try:
-        return PageOutcome(source, page=clean_page(read_input(source, timeout=timeout, max_bytes=max_bytes)))
-    except Exception as exc:  # one bad input must never lose the batch
-        return PageOutcome(source, error=one_line(exc))
-
-
-# --- the datasets engine: outcomes as flat Arrow records ---------------------------------------
-
-def _record_features():
-    import datasets
-
-    text = datasets.Value("string")
-    return datasets.Features({
-        "input": text, "error": text, "title": text, "language": text, "text": text,
-        "removed_text": datasets.Sequence(text), "removed_reason": datasets.Sequence(text), "stats": text,
-    })
-
-
-def clean_record(example: dict, timeout: float = 15.0, max_bytes: int = 5_000_000) -> dict:
-    """:func:`read_and_clean` for ``{"input": source}``, as a flat record (see :func:`outcome_from_record`)."""
-    outcome = read_and_clean(example["input"], timeout=timeout, max_bytes=max_bytes)
-    page = outcome.page
-    return {
-        "input": outcome.input,
-        "error": outcome.error,
-        "title": page.title if page else None,
-        "language": page.language if page else None,
-        "text": page.text if page else None,
-        "removed_text": [item.text for item in page.removed] if page else [],
-        "removed_reason": [item.reason for item in page.removed] if page else [],
-        "stats": json.dumps(page.stats) if page else None,
-    }
-
-
-def outcome_from_record(record: dict) -> PageOutcome:
-    """The :class:`PageOutcome` a :func:`clean_record` record stands for."""
-    if record["error"] is not None:
-        return PageOutcome(record["input"], error=record["error"])
-    removed = [Removed(text, reason) for text, reason in zip(record["removed_text"], record["removed_reason"])]
-    page = CleanResult(input=record["input"], title=record["title"], language=record["language"],
-                       text=record["text"], removed=removed, stats=json.loads(record["stats"]))
-    return PageOutcome(record["input"], page=page)
-
-
-def _clean_with_datasets(sources: list[str], *, workers: int, timeout: float, max_bytes: int,
-                         progress: bool) -> Iterator[PageOutcome]:
-    import datasets
-
-    if "-" in sources:
-        raise PagetagError("standard input (-) cannot be read with --engine datasets; use --engine threads")
-    bars_were_disabled = datasets.are_progress_bars_disabled()
-    if not progress:
-        datasets.disable_progress_bars()
-    with tempfile.TemporaryDirectory(prefix="pagetag-") as arrow_dir:
-        try:
-            records = datasets.Dataset.from_dict({"input": sources}).map(
-                clean_record, fn_kwargs={"timeout": timeout, "max_bytes": max_bytes}, features=_record_features(),
-                num_proc=workers if workers > 1 and len(sources) > 1 else None,
-                cache_file_name=str(Path(arrow_dir) / "clean.arrow"), desc="read+clean")
-        finally:
-            if not bars_were_disabled:
-                datasets.enable_progress_bars()
-        for record in records:
-            yield outcome_from_record(record)
-
-
-def read_and_clean_all(sources: list[str], *, engine: str = "threads", workers: int = 1, timeout: float = 15.0,
-                       max_bytes: int = 5_000_000, progress: bool = False) -> Iterator[PageOutcome]:
-    """:func:`read_and_clean` every source with the chosen engine; outcomes come in input order."""
-    if engine == "datasets":
-        yield from _clean_with_datasets(sources, workers=workers, timeout=timeout, max_bytes=max_bytes,
-                                        progress=progress)
-        return
-    if engine != "threads":
-        raise PagetagError(f"unknown engine {engine!r} (choose from {', '.join(ENGINES)})")
-    if workers <= 1 or len(sources) <= 1:
-        yield from (read_and_clean(s, timeout=timeout, max_bytes=max_bytes) for s in sources)
-        return
-    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="read-clean")
-    try:
-        yield from pool.map(lambda s: read_and_clean(s, timeout=timeout, max_bytes=max_bytes), sources)
-    finally:  # on an early stop (Ctrl-C, closed pipe) do not wait for the inputs not yet started
-        pool.shutdown(cancel_futures=True)
+def _listed_inputs(handle: BinaryIO) -> Iterator[str]:
+    with handle:
+        for raw in handle:
+            line = os.fsdecode(raw.rstrip(b"\r\n"))
+            stripped = line.strip()
+            if not stripped or stripped.startswith("#"):
+                continue
+            yield stripped if stripped.lower().startswith(("http://", "https://")) else line
 
 
 # --- classification --------------------------------------------------------------------------
 
-def classify_batch(predictor, outcomes: list[PageOutcome], *, explain: bool = False) -> list[PageOutcome]:
-    """Fill ``prediction`` (and ``explanation``) of every clean outcome; unsupported languages become errors."""
+def classify_batch(predictor, outcomes: list[PageOutcome], *, explain: bool = False,
+                   strict_language: bool = False) -> list[PageOutcome]:
+    """Fill ``prediction`` (and ``explanation``) of every clean outcome.
+
+    A page in a language the embedder does not cover is classified anyway with a warning, or becomes
+    an error with ``strict_language``.
+    """
     ready = []
     for outcome in outcomes:
         if outcome.error is not None:
@@ -179,8 +81,12 @@ def classify_batch(predictor, outcomes: list[PageOutcome], *, explain: bool = Fa
         try:
             predictor.check_language(outcome.page)
         except PagetagError as exc:
-            outcome.error, outcome.page = str(exc).removeprefix(f"{outcome.input}: "), None
-            continue
+            if strict_language:
+                outcome.error, outcome.page = str(exc).removeprefix(f"{outcome.input}: "), None
+                continue
+            language = outcome.page.language
+            outcome.warnings.append("language could not be identified" if language == UNDETERMINED
+                                    else f"language {language} not covered by the embedder")
         ready.append(outcome)
     predictions = predictor.classify([o.page for o in ready])
     for outcome, prediction in zip(ready, predictions):
@@ -191,28 +97,34 @@ def classify_batch(predictor, outcomes: list[PageOutcome], *, explain: bool = Fa
     return outcomes
 
 
-def classify_inputs(predictor, sources: list[str], *, engine: str = "threads", workers: int = 1,
-                    timeout: float = 15.0, max_bytes: int = 5_000_000, explain: bool = False,
-                    progress: bool = False, batch_size: int = BATCH_SIZE) -> Iterator[PageOutcome]:
-    """Read, clean and classify every source; outcomes are yielded in input order, batch by batch."""
+def classify_inputs(predictor, sources: Iterable[str], *, engine="process", workers: int = 2,
+                    timeout: float = 15.0, max_bytes: int = 5_000_000, scheduler: str | None = None,
+                    explain: bool = False, strict_language: bool = False, progress: bool = False,
+                    total: int | None = None) -> Iterator[PageOutcome]:
+    """Read, clean and classify every source; each outcome is yielded, in input order, once it is ready.
+
+    ``engine`` is an engine name (opened here with ``workers``, ``timeout``, ``max_bytes``, ``scheduler``
+    and closed when the outcomes are exhausted or the caller stops early) or an engine the caller opened
+    with :func:`pipeline.engines.open_engine` (and closes).
+    """
     from tqdm import tqdm
 
-    cleaned = read_and_clean_all(sources, engine=engine, workers=workers, timeout=timeout,
-                                 max_bytes=max_bytes, progress=progress)
-    with tqdm(cleaned, total=len(sources), unit="page", desc="classify", disable=not progress, leave=False) as bar:
-        for batch in _batches(bar, batch_size):
-            yield from classify_batch(predictor, batch, explain=explain)
+    owned = isinstance(engine, str)
+    if owned:
+        engine = open_engine(engine, workers=workers, timeout=timeout, max_bytes=max_bytes, scheduler=scheduler)
 
+    def classified(group: list[tuple[int, PageOutcome]]) -> list[tuple[int, PageOutcome]]:
+        outcomes = [outcome for _, outcome in group]
+        for start in range(0, len(outcomes), MICRO_BATCH):
+            classify_batch(predictor, outcomes[start:start + MICRO_BATCH], explain=explain,
+                           strict_language=strict_language)
+        return group
 
-def _batches(items: Iterable, size: int) -> Iterator[list]:
-    batch = []
-    for item in items:
-        batch.append(item)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
+    with engine if owned else contextlib.nullcontext(), tqdm(total=total, unit="page", desc="classify", disable=not progress, leave=False) as bar:
+        groups = run_engine(engine, sources, linger=LINGER, group_size=MICRO_BATCH)
+        for outcome in in_input_order(classified(group) for group in groups):
+            bar.update()
+            yield outcome
 
 
 # --- explanations ----------------------------------------------------------------------------
@@ -264,14 +176,15 @@ def weighty_sentences(predictor, outcomes: list[PageOutcome], top: int = TOP_SEN
 
 def json_record(outcome: PageOutcome) -> dict:
     """The ``--json`` line of an outcome (with an ``explain`` object when it was explained)."""
+    name = display_name(outcome.input)
     if outcome.error is not None:
-        return {"input": outcome.input, "error": outcome.error}
+        return {"input": name, "error": display_name(outcome.error)}
     page, prediction = outcome.page, outcome.prediction
-    record = {"input": outcome.input, "title": page.title, "language": page.language,
+    record = {"input": name, "title": page.title, "language": page.language,
               "labels": prediction["labels"], "evidence_cues": prediction["evidence_cues"],
-              "removed": len(page.removed), "error": None}
+              "removed": len(page.removed), "warnings": outcome.warnings, "error": None}
     if outcome.explanation is not None:
-        record["explain"] = {"removed": [{"text": r.text, "reason": r.reason} for r in page.removed],
+        record["explain"] = {"removed": [{"text": r.text, "reason": r.reason, "signals": r.signals} for r in page.removed],
                              "sentences": outcome.explanation}
     return record
 
@@ -288,7 +201,7 @@ def table_row(outcome: PageOutcome) -> str:
     """One classified outcome as a table line: input, language and each head's label with its score."""
     (_, input_width), (_, lang_width), *label_columns = _COLUMNS
     labels = outcome.prediction["labels"]
-    cells = [_shorten(outcome.input, input_width - 2, keep_end=True).ljust(input_width),
+    cells = [_shorten(display_name(outcome.input), input_width - 2, keep_end=True).ljust(input_width),
              outcome.page.language.ljust(lang_width)]
     cells += [f"{labels[head]['label']} {labels[head]['score']:.2f}".ljust(width)
               for head, (_, width) in zip(HEADS, label_columns)]

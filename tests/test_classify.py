@@ -14,9 +14,8 @@ from pathlib import Path
 import pytest
 from local_server import serve_routes
 
-from pipeline.classify import (PageOutcome, classify_inputs, clean_record, example_inputs, json_record,
-                               outcome_from_record, read_and_clean, read_input_list, split_sentences, table_row,
-                               weighty_sentences)
+from pipeline.classify import (classify_inputs, example_inputs, json_record, read_and_clean, read_input_list,
+                               split_sentences, table_row, weighty_sentences)
 from pipeline.errors import PagetagError
 from pipeline.labels import HEADS, LABELS
 from pipeline.predict import DEFAULT_MODEL_DIR, Predictor
@@ -157,7 +156,7 @@ def test_batch_keeps_order_and_completes_good_inputs_around_failures(predictor, 
     good = [files["article.html"], f"{server}/article.html", files["notes.txt"], files["mixed-encoding.html"]]
     sources = [good[0], *(bad[case][0] for case in BAD_CASES[:9]), good[1], files["finnish.txt"],
                *(bad[case][0] for case in BAD_CASES[9:]), good[2], good[3]]
-    outcomes = list(classify_inputs(predictor, sources, workers=4, batch_size=8, **READ_OPTIONS))
+    outcomes = list(classify_inputs(predictor, sources, workers=4, **READ_OPTIONS))
     assert [o.input for o in outcomes] == sources
     by_input = {o.input: o for o in outcomes}
     for source in good:
@@ -170,14 +169,29 @@ def test_batch_keeps_order_and_completes_good_inputs_around_failures(predictor, 
         source, fragment = bad[case]
         assert json_record(by_input[source]) == {"input": source, "error": by_input[source].error}
         assert fragment in by_input[source].error
-    finnish = by_input[files["finnish.txt"]].error
-    assert finnish.startswith("language 'fi' is not supported") and files["finnish.txt"] not in finnish
+    finnish = json_record(by_input[files["finnish.txt"]])
+    assert finnish["language"] == "fi" and finnish["error"] is None
+    assert finnish["warnings"] == ["language fi not covered by the embedder"]
+
+
+def test_a_page_whose_language_is_not_identified_is_classified_with_a_warning(predictor, tmp_path):
+    path = tmp_path / "doses.txt"
+    path.write_text("5 mg, 10 mg, 20 mg: 3 x 1", encoding="utf-8")
+    (outcome,) = classify_inputs(predictor, [str(path)], engine="threads")
+    assert outcome.page.language == "und" and outcome.prediction is not None
+    assert outcome.warnings == ["language could not be identified"]
+
+
+def test_strict_language_refuses_uncovered_languages(predictor, files):
+    (outcome,) = classify_inputs(predictor, [files["finnish.txt"]], engine="threads", strict_language=True)
+    assert outcome.error.startswith("language 'fi' is not supported") and files["finnish.txt"] not in outcome.error
 
 
 def test_json_record_has_exactly_the_documented_fields(predictor, files):
     (outcome,) = classify_inputs(predictor, [files["article.html"]])
     record = json_record(outcome)
-    assert list(record) == ["input", "title", "language", "labels", "evidence_cues", "removed", "error"]
+    assert list(record) == ["input", "title", "language", "labels", "evidence_cues", "removed", "warnings", "error"]
+    assert record["warnings"] == []
     assert record["input"] == files["article.html"]
     assert record["title"] == "Daily walking lowers blood pressure in older adults, study finds"
     assert record["language"] == "en"
@@ -220,33 +234,19 @@ def test_weighty_sentences_of_a_page_without_long_sentences(predictor, files):
     assert weighty_sentences(predictor, [outcome]) == [{head: [] for head in HEADS}]
 
 
-def test_datasets_engine_matches_threads_engine(predictor, files):
-    sources = [files["article.html"], files["empty.txt"]]
-    via_datasets = [json_record(o) for o in classify_inputs(predictor, sources, engine="datasets", workers=2)]
+def test_engines_give_the_same_records(predictor, files):
+    sources = [files["article.html"], files["empty.txt"], files["notes.txt"]]
+    via_processes = [json_record(o) for o in classify_inputs(predictor, sources, engine="process", workers=2)]
     via_threads = [json_record(o) for o in classify_inputs(predictor, sources, engine="threads", workers=2)]
-    assert via_datasets == via_threads
-    assert via_datasets[1]["error"] == "file is empty"
-
-
-def test_datasets_engine_refuses_stdin(predictor):
-    with pytest.raises(PagetagError, match="standard input"):
-        list(classify_inputs(predictor, ["-"], engine="datasets"))
-
-
-def test_record_round_trip_keeps_the_clean_page(files):
-    record = clean_record({"input": files["article.html"]})
-    outcome = outcome_from_record(record)
-    direct = read_and_clean(files["article.html"])
-    assert outcome.page == direct.page
-    assert outcome_from_record(clean_record({"input": files["empty.txt"]})) == PageOutcome(
-        files["empty.txt"], error="file is empty")
+    assert via_processes == via_threads
+    assert via_processes[1] == {"input": files["empty.txt"], "error": "file is empty"}
 
 
 def test_examples_and_input_lists(tmp_path):
     names = [Path(s).name for s in example_inputs()]
     assert names == ["hypertension_guide_de.txt", "lupus_trial_fr.html", "press_release_en.html"]
     listing = tmp_path / "inputs.txt"
-    listing.write_text("# my pages\nhttps://example.org/a.html\n\n  page.html  \n", encoding="utf-8")
-    assert read_input_list(str(listing)) == ["https://example.org/a.html", "page.html"]
+    listing.write_bytes(b"# my pages\n  https://example.org/a.html \r\n\n   \nmy page .html\r\n caf\xe9.html\n")
+    assert list(read_input_list(str(listing))) == ["https://example.org/a.html", "my page .html", " caf\udce9.html"]
     with pytest.raises(PagetagError, match="cannot read input list"):
         read_input_list(str(tmp_path / "absent.txt"))

@@ -135,9 +135,9 @@ def test_from_file_and_stdin(predictor, pages, tmp_path, monkeypatch, capsys):
     assert capsys.readouterr().err.strip() == f"pagetag: error: no inputs listed in {listing}"
 
 
-def test_datasets_engine_from_the_cli(predictor, pages, capsys):
+def test_threads_engine_from_the_cli(predictor, pages, capsys):
     sources = [pages["rct.txt"], pages["football.txt"]]
-    assert main(["classify", "--json", "--engine", "datasets", "--workers", "2", *sources]) == 0
+    assert main(["classify", "--json", "--engine", "threads", "--workers", "2", *sources]) == 0
     assert [r["input"] for r in _json_lines(capsys.readouterr().out)] == sources
 
 
@@ -177,6 +177,9 @@ def test_missing_model_dir_is_one_line(tmp_path, capsys):
     ["classify", "--workers", "0"],
     ["classify", "--engine", "spark"],
     ["classify", "--timeout", "-1"],
+    ["classify", "--timeout", "inf"],
+    ["classify", "--timeout", "nan"],
+    ["classify", "--timeout", "1e300"],
     ["classify", "--max-bytes", "lots"],
     ["evaluate", "--bogus"],
 ])

@@ -71,7 +71,7 @@ def test_clean_json_lines_with_one_failed_input(tmp_path, capsys):
     records = [json.loads(line) for line in captured.out.splitlines()]
     assert [record["input"] for record in records] == [LUPUS, missing, HEART]
     good = records[0]
-    assert set(good) == {"input", "title", "language", "text", "removed", "stats"}
+    assert set(good) == {"input", "title", "language", "text", "removed", "stats", "warnings"}
     assert set(good["stats"]) == set(STAT_KEYS)
     assert {"text", "reason"} <= set(good["removed"][0])
     assert records[1] == {"input": missing, "error": "no such file"}
@@ -95,17 +95,17 @@ def test_bad_inputs_give_one_line_each_and_exit_1(tmp_path, capsys):
 
 
 def test_unexpected_exception_in_one_input_does_not_lose_the_batch(monkeypatch, capsys):
-    import pipeline.classify
+    import pipeline.clean
 
-    real_clean_page = pipeline.classify.clean_page
+    real_clean_page = pipeline.clean.clean_page
 
     def flaky(page, **kwargs):
         if page.input == HEART:
             raise RuntimeError("boom\nsecond line")
         return real_clean_page(page, **kwargs)
 
-    monkeypatch.setattr(pipeline.classify, "clean_page", flaky)
-    assert main(["clean", HEART, LUPUS, "--json"]) == 1
+    monkeypatch.setattr(pipeline.clean, "clean_page", flaky)  # seen by the threads engine (this process)
+    assert main(["clean", HEART, LUPUS, "--json", "--engine", "threads"]) == 1
     records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert records[0] == {"input": HEART, "error": "unexpected RuntimeError: boom second line"}
     assert records[1]["language"] == "fr"
