@@ -21,7 +21,7 @@ from pipeline.engines import PageOutcome, in_input_order, open_engine, run_engin
 from pipeline.engines import read_and_clean  # noqa: F401 (the per-input step, re-exported for callers)
 from pipeline.errors import PagetagError, display_name
 from pipeline.labels import HEADS
-from pipeline.lang import UNDETERMINED
+from pipeline.lang import SUPPORTED_LANGUAGES, UNDETERMINED
 
 EXAMPLES_DIR = Path(__file__).resolve().parent / "examples"
 EXAMPLE_SUFFIXES = (".html", ".htm", ".txt")
@@ -78,13 +78,12 @@ def classify_batch(predictor, outcomes: list[PageOutcome], *, explain: bool = Fa
     for outcome in outcomes:
         if outcome.error is not None:
             continue
-        try:
-            predictor.check_language(outcome.page)
-        except PagetagError as exc:
+        language = outcome.page.language
+        if not predictor.covers_language(language):
             if strict_language:
-                outcome.error, outcome.page = str(exc).removeprefix(f"{outcome.input}: "), None
+                outcome.error, outcome.page = (f"language {language!r} is not supported by the embedder (supported: "
+                                               f"{', '.join(sorted(SUPPORTED_LANGUAGES))})"), None
                 continue
-            language = outcome.page.language
             outcome.warnings.append("language could not be identified" if language == UNDETERMINED
                                     else f"language {language} not covered by the embedder")
         ready.append(outcome)
@@ -138,15 +137,12 @@ def split_sentences(text: str) -> list[str]:
 def weighty_sentences(predictor, outcomes: list[PageOutcome], top: int = TOP_SENTENCES) -> list[dict]:
     """Per outcome and head, the sentences that most support the predicted label.
 
-    Each sentence is embedded alone and scored by the head as if it were the whole page (the page's
-    language and cleaner stats held fixed, cue features from the sentence itself): one short
-    embedding per sentence, so explaining costs about as much as classifying the page again.
-    Only the first :data:`MAX_EXPLAIN_SENTENCES` sentences within the embedded prefix count.
+    Each sentence is embedded alone and scored by the heads as if it were the whole page (the page's
+    language, cleaner stats and page evidence held fixed, cue features from the sentence itself), with
+    the same calibrated probabilities as the prediction: one short embedding per sentence, so
+    explaining costs about as much as classifying the page again. Only the first
+    :data:`MAX_EXPLAIN_SENTENCES` sentences within the embedded prefix count.
     """
-    from pipeline.cues import cue_features
-    from pipeline.embed import embed_documents
-    from pipeline.model import feature_frame
-
     config = predictor.config
     per_page = [split_sentences(o.page.text[:config["max_chars"]])[:MAX_EXPLAIN_SENTENCES] for o in outcomes]
     sentences = [s for group in per_page for s in group]
@@ -154,15 +150,12 @@ def weighty_sentences(predictor, outcomes: list[PageOutcome], top: int = TOP_SEN
     explanations = [{head: [] for head in HEADS} for _ in outcomes]
     if not sentences:
         return explanations
-    vectors = embed_documents(predictor.embedder, sentences, max_chars=config["max_chars"], chunk_chars=0)
-    frame = feature_frame(vectors, [outcomes[i].page.language for i in owners],
-                          [outcomes[i].page.stats for i in owners], [cue_features(s) for s in sentences],
-                          tuple(config["stat_keys"]))
+    pages = [outcomes[i].page for i in owners]
+    probas = predictor.probabilities(sentences, [p.language for p in pages], [p.stats for p in pages],
+                                     [p.page for p in pages])
     owners = np.asarray(owners)
     for head in HEADS:
-        model = predictor.classifier.heads[head]
-        proba = model.predict_proba(frame)
-        classes = list(model.classes_)
+        proba, classes = probas[head], predictor.heads.classes(head)
         for i, outcome in enumerate(outcomes):
             rows = np.flatnonzero(owners == i)
             column = classes.index(outcome.prediction["labels"][head]["label"])

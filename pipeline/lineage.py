@@ -733,14 +733,16 @@ def read_records(path: str) -> list[dict] | None:
     return records
 
 
-def collect_pages(sources: list[str], *, timeout: float, max_bytes: int, workers: int, model_dir=None,
+def collect_pages(sources: list[str], *, engine, model_dir=None,
                   progress: bool = False) -> tuple[list[LinkedPage], list[tuple[str, str]]]:
     """Read every input (URLs, files, records of an earlier run) and classify the pages that have no labels.
 
-    Returns the pages in input order and the ``(input, one-line error)`` of every input that failed.
+    Pages are read and cleaned by ``engine`` (:func:`pipeline.engines.open_engine`). Returns the pages in
+    input order and the ``(input, one-line error)`` of every input that failed.
     """
-    from pipeline.classify import PageOutcome, classify_batch, read_and_clean_all
+    from pipeline.classify import classify_batch
     from pipeline.clean import clean_page
+    from pipeline.engines import PageOutcome, in_input_order, run_engine
     from pipeline.fetch import Page
 
     items: list[tuple[str, dict | None]] = []  # (source to read or record input, record)
@@ -762,7 +764,7 @@ def collect_pages(sources: list[str], *, timeout: float, max_bytes: int, workers
 
     to_read = [name for name, record in items if not (record and record.get("text"))]
     outcomes = {}
-    read = read_and_clean_all(to_read, workers=workers, timeout=timeout, max_bytes=max_bytes)
+    read = in_input_order(run_engine(engine, to_read))
     for outcome in tqdm(read, total=len(to_read), unit="page", desc="read+clean", disable=not progress, leave=False):
         outcomes.setdefault(outcome.input, outcome)
     ordered = []

@@ -1,9 +1,12 @@
 """Features and estimators shared by training and prediction.
 
-A document is one row of a DataFrame: its detected language, its embedding (``e0`` … ``eN``), the
-cleaner's stats (``stat_*``) and the cue counts (``cue_*``). Each head is a scikit-learn Pipeline:
-language centring of the embedding + scaling of the cheap features → logistic regression →
-probability calibration (temperature scaling by default). Everything fitted lives in the Pipeline (no hidden state).
+A document is one row of a DataFrame: its detected language, its head embedding (``e0`` … ``eN``),
+its tail embedding (``t0`` … ``tN``), the cleaner's stats (``stat_*``), the cue counts (``cue_*``) and
+the page-evidence features of its HTML (``page_*``, all 0 for plain text). Each head is a
+scikit-learn Pipeline: language centring of the embeddings + scaling of the cheap and page features →
+logistic regression → probability calibration (temperature scaling by default). Everything fitted
+lives in the Pipeline (no hidden state); :mod:`pipeline.linear_heads` exports it to plain arrays for
+prediction with numpy alone.
 """
 
 from dataclasses import dataclass
@@ -23,8 +26,11 @@ from sklearn.preprocessing import StandardScaler
 
 from pipeline.cues import FEATURE_NAMES as CUE_FEATURES
 from pipeline.labels import HEADS
+from pipeline.linear_heads import couple_not_applicable, softmax
+from pipeline.page_features import FEATURE_NAMES as PAGE_FEATURES
 
 FEATURE_SETS = ("embedding", "features", "embedding+features")
+VIEWS = ("tail", "page")  # optional feature blocks on top of a feature set
 
 
 class LanguageCentering(BaseEstimator, TransformerMixin):
@@ -55,6 +61,21 @@ class LanguageCentering(BaseEstimator, TransformerMixin):
         centres = np.stack([self.means_.get(lang, self.global_mean_) for lang in langs]) if len(langs) else emb
         out = emb - centres
         return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
+
+
+class ClippedScaler(StandardScaler):
+    """Standard scaling, then values clipped to ``±clip``.
+
+    A rare binary feature (a cue seen on one page in a thousand) would otherwise scale to ±30 and
+    let one word or one tag outvote the whole embedding.
+    """
+
+    def __init__(self, clip: float = 5.0):
+        super().__init__()
+        self.clip = clip
+
+    def transform(self, X, copy=None):
+        return np.clip(super().transform(X, copy=copy), -self.clip, self.clip)
 
 
 class TemperatureScaledClassifier(BaseEstimator, ClassifierMixin):
@@ -88,7 +109,7 @@ class TemperatureScaledClassifier(BaseEstimator, ClassifierMixin):
         return _scores(self.estimator_, X)
 
     def predict_proba(self, X):
-        return _softmax(self.decision_function(X) / self.temperature_)
+        return softmax(self.decision_function(X) / self.temperature_)
 
     def predict(self, X):
         return self.classes_[self.decision_function(X).argmax(axis=1)]
@@ -105,13 +126,8 @@ def _scores(model, X) -> np.ndarray:
     return np.column_stack([-scores, scores]) if scores.ndim == 1 else scores
 
 
-def _softmax(z: np.ndarray) -> np.ndarray:
-    z = np.exp(z - z.max(axis=1, keepdims=True))
-    return z / z.sum(axis=1, keepdims=True)
-
-
 def _nll(z: np.ndarray, target: np.ndarray) -> float:
-    return float(-np.log(np.clip(_softmax(z)[np.arange(len(target)), target], 1e-12, None)).mean())
+    return float(-np.log(np.clip(softmax(z)[np.arange(len(target)), target], 1e-12, None)).mean())
 
 
 def _split_lang(X) -> tuple[np.ndarray, np.ndarray]:
@@ -120,30 +136,53 @@ def _split_lang(X) -> tuple[np.ndarray, np.ndarray]:
 
 
 def feature_frame(embeddings: np.ndarray, languages: list[str], stats: list[dict], cues: list[list[float]],
-                  stat_keys: tuple[str, ...]) -> pd.DataFrame:
-    """The model input: one row per document with language, embedding, cleaner stats and cue features.
+                  stat_keys: tuple[str, ...], tail: np.ndarray | None = None,
+                  pages: list[dict] | None = None) -> pd.DataFrame:
+    """The model input: one row per document with language, embeddings, cleaner stats, cues and page evidence.
 
-    ``cues`` holds each document's :func:`pipeline.cues.cue_features`.
+    ``cues`` holds each document's :func:`pipeline.cues.cue_features`; ``tail`` the tail embeddings
+    (zeros when absent); ``pages`` each document's :func:`pipeline.page_features.page_evidence` (or None).
     """
-    emb = pd.DataFrame(embeddings, columns=[f"e{i}" for i in range(embeddings.shape[1])])
+    dim = embeddings.shape[1]
+    emb = pd.DataFrame(embeddings, columns=[f"e{i}" for i in range(dim)])
+    tail = pd.DataFrame(tail if tail is not None else np.zeros_like(embeddings), columns=[f"t{i}" for i in range(dim)])
     stat = pd.DataFrame([[float(s.get(k, 0.0)) for k in stat_keys] for s in stats],
                         columns=[f"stat_{k}" for k in stat_keys])
     cue = pd.DataFrame(list(cues), columns=list(CUE_FEATURES), dtype=float)
-    return pd.concat([pd.DataFrame({"lang": list(languages)}), emb, stat, cue], axis=1)
+    page = pd.DataFrame([[float((p or {}).get(k, 0.0)) for k in PAGE_FEATURES] for p in (pages or [None] * len(emb))],
+                        columns=list(PAGE_FEATURES))
+    return pd.concat([pd.DataFrame({"lang": list(languages)}), emb, tail, stat, cue, page], axis=1)
+
+
+def column_groups(columns) -> dict[str, list[str]]:
+    """Column names of each feature block: head embedding, tail embedding, cheap features, page evidence."""
+    columns = list(columns)
+    return {
+        "embedding": [c for c in columns if c[0] == "e" and c[1:].isdigit()],
+        "tail": [c for c in columns if c[0] == "t" and c[1:].isdigit()],
+        "cheap": [c for c in columns if c.startswith(("stat_", "cue_"))],
+        "page": [c for c in columns if c.startswith("page_")],
+    }
 
 
 def make_estimator(feature_set: str, *, C: float, class_weight: str | None, center_languages: bool,
-                   calibration: str, calibration_folds: int, seed: int, columns: list[str]) -> Pipeline:
-    """Build one head's Pipeline for a feature set (see FEATURE_SETS)."""
+                   calibration: str, calibration_folds: int, seed: int, columns: list[str],
+                   views: tuple[str, ...] = ()) -> Pipeline:
+    """Build one head's Pipeline for a feature set (see FEATURE_SETS) plus optional ``views`` (see VIEWS)."""
     if feature_set not in FEATURE_SETS:
         raise ValueError(f"feature_set must be one of {FEATURE_SETS}, not {feature_set!r}")
-    emb_cols = [c for c in columns if c.startswith("e") and c[1:].isdigit()]
-    cheap_cols = [c for c in columns if c.startswith(("stat_", "cue_"))]
+    if set(views) - set(VIEWS):
+        raise ValueError(f"views must be among {VIEWS}, not {views!r}")
+    cols = column_groups(columns)
     parts = []
     if feature_set != "features":
-        parts.append(("embedding", LanguageCentering(enabled=center_languages), ["lang", *emb_cols]))
+        parts.append(("embedding", LanguageCentering(enabled=center_languages), ["lang", *cols["embedding"]]))
+        if "tail" in views:
+            parts.append(("tail", LanguageCentering(enabled=center_languages), ["lang", *cols["tail"]]))
     if feature_set != "embedding":
-        parts.append(("cheap", StandardScaler(), cheap_cols))
+        parts.append(("cheap", ClippedScaler(), cols["cheap"]))
+    if "page" in views:
+        parts.append(("page", ClippedScaler(), cols["page"]))
     classifier = LogisticRegression(C=C, class_weight=class_weight, max_iter=3000, random_state=seed)
     if calibration == "temperature":
         classifier = TemperatureScaledClassifier(classifier, folds=calibration_folds, seed=seed)
@@ -152,24 +191,6 @@ def make_estimator(feature_set: str, *, C: float, class_weight: str | None, cent
             classifier, method=calibration,
             cv=StratifiedKFold(calibration_folds, shuffle=True, random_state=seed))
     return Pipeline([("features", ColumnTransformer(parts)), ("classifier", classifier)])
-
-
-def couple_not_applicable(evidence: np.ndarray, evidence_classes: list[str], topic: np.ndarray,
-                          topic_classes: list[str]) -> np.ndarray:
-    """A page that is not about health makes no health claim: raise P(not_applicable) to P(non_health).
-
-    Row-wise, ``not_applicable`` gets ``max(P(not_applicable), P(non_health))`` and the other evidence
-    labels are scaled to share the rest, so each row still sums to 1 and their order is kept.
-    """
-    if "not_applicable" not in evidence_classes or "non_health" not in topic_classes:
-        return evidence
-    na = evidence_classes.index("not_applicable")
-    old = evidence[:, na]
-    new = np.maximum(old, topic[:, topic_classes.index("non_health")])
-    rest = 1.0 - old
-    out = evidence * np.where(rest > 0, (1.0 - new) / np.maximum(rest, 1e-12), 0.0)[:, None]
-    out[:, na] = new
-    return out
 
 
 @dataclass

@@ -1,9 +1,15 @@
 """`prepare` stage: turn ../shared/corpus into a leak-free label manifest and train/val/test split.
 
-Reads every ``sources/*.jsonl`` and ``gold.jsonl`` with the `datasets` library, applies quality
-filters (tiny texts, broken encoding, exact duplicates), groups near-duplicates and translations so
-that a group never straddles two splits, and writes ids, labels, provenance, language, origin, split
-and a text hash to ``corpus/`` — never the texts themselves.
+Reads every ``sources/*.jsonl`` and ``gold.jsonl`` with the `datasets` library, the written pages
+(``translations.jsonl``, ``contrast.jsonl``), the project's own gold annotations
+(``corpus/annotations/``: real corpus documents and real HTML pages of ``html_dir``), applies quality
+filters (tiny texts, broken encoding, exact duplicates), groups near-duplicates, translations and
+pages of one site so that a group never straddles two splits, and writes ids, labels, provenance,
+language, origin, split and a text hash to ``corpus/`` — never the texts themselves.
+
+Label provenance (``<head>_src``): ``gold`` (read and labelled by a person), ``weak`` (inferred from
+the source), ``translation`` and ``contrast`` (written pages, labels by construction: trained on,
+never reported as quality). Contrast pages always train; a translation shares its source's group.
 
 Usage: ``python -m pipeline.prepare [--params params.yaml]``
 """
@@ -27,8 +33,10 @@ from pipeline.params import load_params
 
 MANIFEST_COLUMNS = (
     "id", "origin", "lang", "sha1", "n_chars", "group", "split",
-    *HEADS, *(f"{h}_src" for h in HEADS), "gold_confidence",
+    *HEADS, *(f"{h}_src" for h in HEADS), "gold_confidence", "source_id", "url",
 )
+WRITTEN_FILES = ("translations.jsonl", "contrast.jsonl")
+NO_TEXT_REASON = "no usable text"  # an annotator's verdict on a page whose extraction holds nothing to judge
 _WORD = re.compile(r"\w+", re.UNICODE)
 _REPLACEMENT = "\ufffd"
 _MAX_SHINGLE_CHARS = 6000
@@ -95,16 +103,73 @@ def _features() -> datasets.Features:
     })
 
 
-def load_gold(data_dir: Path) -> dict[str, dict]:
-    """Gold annotations by id, label names checked against the taxonomy."""
+def _read_jsonl(path: Path) -> list[dict]:
+    with open(path, encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh if line.strip()]
+
+
+def load_gold(data_dir: Path, annotations_dir: Path | None = None) -> dict[str, dict]:
+    """Gold annotations by id (shared ``gold.jsonl``, then the project's ``*.jsonl`` annotation files).
+
+    Label names are checked against the taxonomy; a second annotator's file (``second_annotator.jsonl``)
+    only measures agreement and is not read here.
+    """
+    files = [data_dir / "gold.jsonl"]
+    if annotations_dir is not None and Path(annotations_dir).is_dir():
+        files += sorted(p for p in Path(annotations_dir).glob("*.jsonl") if p.name != SECOND_ANNOTATOR)
     gold = {}
-    with open(data_dir / "gold.jsonl", encoding="utf-8") as fh:
-        for line in fh:
-            row = json.loads(line)
+    for path in files:
+        for row in _read_jsonl(path):
             for head in HEADS:
                 check_label(head, row[head])
             gold[row["id"]] = row
     return gold
+
+
+SECOND_ANNOTATOR = "second_annotator.jsonl"
+
+
+def load_written(data_dir: Path) -> list[dict]:
+    """Translations and contrast pages (labels by construction), as source rows with their labels attached."""
+    rows = []
+    for name in WRITTEN_FILES:
+        if not (data_dir / name).exists():
+            continue
+        for row in _read_jsonl(data_dir / name):
+            fields = _doc_fields({"text": row["text"]})
+            rows.append({"id": row["id"], "origin": row["origin"], "lang": row["lang"], "text": row["text"],
+                         **fields, "source_id": row.get("source_id"), "written_group": row.get("group"),
+                         "labels": {h: check_label(h, row[h]) for h in HEADS}})
+    return rows
+
+
+def html_page_path(html_dir: Path, bench: str, file: str) -> Path:
+    """Where a labelled page's (gzipped) HTML lives under ``html_dir``."""
+    return Path(html_dir) / bench / "html" / f"{file}.gz"
+
+
+def load_html_pages(html_dir: Path, gold: dict) -> list[dict]:
+    """Rows for the gold-labelled real HTML pages (ids ``html:<bench>/<file>``); text hash over the raw bytes."""
+    import gzip
+
+    rows = []
+    languages = {}
+    for bench in ("trafilatura_eval", "scrapinghub"):
+        path = Path(html_dir) / bench / "languages.json"
+        if path.exists():
+            languages[bench] = json.loads(path.read_text(encoding="utf-8"))
+    for doc_id, label in sorted(gold.items()):
+        if not doc_id.startswith("html:"):
+            continue
+        path = html_page_path(html_dir, label["bench"], label["file"])
+        raw = gzip.decompress(path.read_bytes())
+        key = label["file"].removesuffix(".html") if label["bench"] == "scrapinghub" else label["file"]
+        lang = languages.get(label["bench"], {}).get(key, {}).get("lang_guess", "und")
+        rows.append({"id": doc_id, "origin": "html_bench", "lang": lang, "text": "",
+                     "sha1": hashlib.sha1(raw).hexdigest(), "norm_sha1": hashlib.sha1(raw).hexdigest(),
+                     "n_chars": len(raw), "replacement_ratio": 0.0, "url": label["url"], "html": True,
+                     **{f"weak_{h}": None for h in HEADS}})
+    return rows
 
 
 class _UnionFind:
@@ -160,6 +225,31 @@ def translation_key(doc_id: str) -> str | None:
     return None
 
 
+def site_of(url: str | None) -> str | None:
+    """A page's site (host without ``www.``; archive.org captures count as the captured site)."""
+    from urllib.parse import urlsplit
+
+    if not url or "://" not in url:
+        return None
+    inner = re.search(r"web\.archive\.org/web/[^/]+/(https?://.+)", url)
+    host = (urlsplit(inner.group(1) if inner else url).hostname or "").lower()
+    return host.removeprefix("www.") or None
+
+
+def group_keys(row: dict) -> list[str]:
+    """Keys that put rows into one group: same document (a translation and its source), same review,
+    same DOI, same site (HTML pages), same written subject (contrast pages)."""
+    keys = [f"doc:{row['id']}"]
+    if row.get("source_id"):
+        keys.append(f"doc:{row['source_id']}")
+    for key in (translation_key(row["id"]), row.get("doi") and f"doi:{row['doi']}",
+                row.get("html") and (site := site_of(row.get("url"))) and f"site:{site}",
+                row.get("written_group") and f"written:{row['written_group']}"):
+        if key:
+            keys.append(key)
+    return keys
+
+
 def quality_filter(rows: list[dict], gold: dict, min_chars: int, max_replacement: float):
     """Split rows into kept and dropped (with reasons); exact duplicates keep one copy, gold first."""
     kept, dropped, seen = [], [], {}
@@ -191,11 +281,13 @@ def quality_filter(rows: list[dict], gold: dict, min_chars: int, max_replacement
 
 
 def attach_labels(rows: list[dict], gold: dict) -> None:
-    """Fill each head with the gold label where annotated, else the weak one, else None."""
+    """Fill each head with the gold label where annotated, else the written page's, else the weak one, else None."""
     for row in rows:
         g = gold.get(row["id"])
         for head in HEADS:
-            if g is not None:
+            if row.get("labels"):
+                row[head], row[f"{head}_src"] = row["labels"][head], row["origin"]
+            elif g is not None:
                 row[head], row[f"{head}_src"] = g[head], "gold"
             elif row[f"weak_{head}"]:
                 row[head], row[f"{head}_src"] = check_label(head, row[f"weak_{head}"]), "weak"
@@ -205,16 +297,15 @@ def attach_labels(rows: list[dict], gold: dict) -> None:
 
 
 def assign_groups(rows: list[dict], params: dict) -> None:
-    """Give near-duplicates, translations and same-DOI texts one group id."""
+    """Give near-duplicates, translations, same-DOI texts and same-site pages one group id (see :func:`group_keys`)."""
     uf = _UnionFind(len(rows))
     for a, b in near_duplicate_pairs([r["text"] for r in rows], params["near_dup_jaccard"],
                                      params["shingle_words"], params["seed"]):
         uf.union(a, b)
     by_key = {}
     for i, row in enumerate(rows):
-        for key in (translation_key(row["id"]), row.get("doi") and f"doi:{row['doi']}"):
-            if key:
-                uf.union(i, by_key.setdefault(key, i))
+        for key in group_keys(row):
+            uf.union(i, by_key.setdefault(key, i))
     for i, row in enumerate(rows):
         row["group"] = rows[uf.find(i)]["id"]
 
@@ -227,7 +318,8 @@ def assign_splits(rows: list[dict], params: dict) -> None:
     """
     groups = defaultdict(list)
     for i, row in enumerate(rows):
-        groups[row["group"]].append(i)
+        if row["origin"] != "contrast":  # written to the taxonomy: always training data
+            groups[row["group"]].append(i)
     for row in rows:
         row["split"] = "train"
     for is_gold, test_share in ((True, params["gold_test_size"]), (False, params["test_size"])):
@@ -251,19 +343,39 @@ def _split_groups(rows, groups, group_ids, name, share, seed):
         rows[idx[k]]["split"] = name
 
 
-def write_manifest(rows: list[dict], dropped: list[dict], out_dir: Path) -> None:
+def write_manifest(rows: list[dict], dropped: list[dict], out_dir: Path, kappa: dict | None = None) -> None:
     """Write manifest.jsonl (no texts), filtered.jsonl (with reasons) and a README with counts."""
     out_dir.mkdir(parents=True, exist_ok=True)
     with open(out_dir / "manifest.jsonl", "w", encoding="utf-8") as fh:
         for row in rows:
-            fh.write(json.dumps({k: row[k] for k in MANIFEST_COLUMNS}, ensure_ascii=False) + "\n")
+            fh.write(json.dumps({k: row.get(k) for k in MANIFEST_COLUMNS}, ensure_ascii=False) + "\n")
     with open(out_dir / "filtered.jsonl", "w", encoding="utf-8") as fh:
         for row in sorted(dropped, key=lambda r: r["id"]):
             fh.write(json.dumps(row, ensure_ascii=False) + "\n")
-    (out_dir / "README.md").write_text(corpus_readme(rows, dropped), encoding="utf-8")
+    (out_dir / "README.md").write_text(corpus_readme(rows, dropped, kappa), encoding="utf-8")
 
 
-def corpus_readme(rows: list[dict], dropped: list[dict]) -> str:
+def agreement(gold: dict, second: list[dict]) -> dict:
+    """Cohen's kappa and raw agreement per head between the gold labels and an independent second annotator,
+    for the project's HTML-page annotations and for its corpus-document annotations separately."""
+    from sklearn.metrics import cohen_kappa_score
+
+    out = {}
+    for name, part in (("real HTML pages", [r for r in second if r["id"].startswith("html:")]),
+                       ("corpus documents", [r for r in second if not r["id"].startswith("html:")])):
+        part = [r for r in part if r["id"] in gold]
+        if len(part) < 2:
+            continue
+        out[name] = {"n": len(part)}
+        for head in HEADS:
+            first, other = [gold[r["id"]][head] for r in part], [r[head] for r in part]
+            same = sum(a == b for a, b in zip(first, other)) / len(part)
+            kappa = cohen_kappa_score(first, other) if len(set(first) | set(other)) > 1 else 1.0
+            out[name][head] = (round(float(kappa), 3), round(same, 3))
+    return out
+
+
+def corpus_readme(rows: list[dict], dropped: list[dict], kappa: dict | None = None) -> str:
     """Markdown counts per head × label × language × split (generated; do not edit by hand)."""
     splits = ("train", "val", "test")
     lines = [
@@ -283,6 +395,18 @@ def corpus_readme(rows: list[dict], dropped: list[dict]) -> str:
         lines.append(f"| {s} | {len(part)} | {sum(r['source_type_src'] == 'gold' for r in part)} |")
     reasons = Counter(d["reason"].split(" (")[0].split(" of ")[0] for d in dropped)
     lines += ["", "Filter reasons: " + ", ".join(f"{k}: {v}" for k, v in sorted(reasons.items())), ""]
+    src = Counter(r["source_type_src"] for r in rows if r["source_type_src"])
+    lines += ["Source-type label provenance: " + ", ".join(f"{k} {v}" for k, v in sorted(src.items())) + "; "
+              "`translation` and `contrast` rows are written pages (trained on, never scored).", ""]
+    if kappa:
+        lines += ["## Annotation agreement", "",
+                  "The project's gold labels (`annotations/real_docs.jsonl`, `annotations/html_pages.jsonl`) were "
+                  "made by reading each text against TAXONOMY.md; about 10% were labelled again independently "
+                  "(`annotations/second_annotator.jsonl`). Cohen's kappa (raw agreement):", "",
+                  "| set | n | " + " | ".join(HEADS) + " |", "|---|---|" + "---|" * len(HEADS)]
+        for name, row in kappa.items():
+            lines.append(f"| {name} | {row['n']} | " + " | ".join(f"{row[h][0]} ({row[h][1]})" for h in HEADS) + " |")
+        lines.append("")
     for head in HEADS:
         langs = sorted({r["lang"] for r in rows if r[head]})
         lines += [f"## {head}", "",
@@ -304,21 +428,33 @@ def corpus_readme(rows: list[dict], dropped: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def prepare(data_dir: Path, out_dir: Path, params: dict) -> list[dict]:
+def prepare(data_dir: Path, out_dir: Path, params: dict, html_dir: Path | None = None) -> list[dict]:
     """Run the whole stage and return the manifest rows."""
-    gold = load_gold(data_dir)
+    gold = load_gold(data_dir, params.get("annotations_dir"))
     ds = load_sources(data_dir)
-    rows = ds.to_list()
+    rows = ds.to_list() + load_written(data_dir)
+    html_ids = {i for i in gold if i.startswith("html:")}
+    if html_ids and html_dir is not None and Path(html_dir).is_dir():
+        rows += load_html_pages(html_dir, gold)
+    elif html_ids:
+        print(f"prepare: {html_dir} not found: {len(html_ids)} labelled HTML pages left out", file=sys.stderr)
+        gold = {i: g for i, g in gold.items() if i not in html_ids}
     missing = set(gold) - {r["id"] for r in rows}
     if missing:
         raise SystemExit(f"gold ids without a source text: {sorted(missing)[:5]} …")
-    rows, dropped = quality_filter(rows, gold, params["min_chars"], params["max_replacement_ratio"])
+    no_text = {i for i, g in gold.items() if g.get("reason", "").lower().startswith(NO_TEXT_REASON)}
+    dropped = [{"id": i, "reason": f"annotator: {NO_TEXT_REASON}"} for i in sorted(no_text)]
+    rows = [r for r in rows if r["id"] not in no_text]
+    rows, filtered = quality_filter(rows, gold, params["min_chars"], params["max_replacement_ratio"])
+    dropped += filtered
     attach_labels(rows, gold)
     dropped += [{"id": r["id"], "reason": "no label on any head"} for r in rows if not any(r[h] for h in HEADS)]
     rows = [r for r in rows if any(r[h] for h in HEADS)]
     assign_groups(rows, params)
     assign_splits(rows, params)
-    write_manifest(rows, dropped, out_dir)
+    second = Path(params["annotations_dir"]) / SECOND_ANNOTATOR if params.get("annotations_dir") else None
+    kappa = agreement(gold, _read_jsonl(second)) if second is not None and second.exists() else None
+    write_manifest(rows, dropped, out_dir, kappa)
     return rows
 
 
@@ -327,7 +463,8 @@ def main(argv=None) -> int:
     parser.add_argument("--params", default="params.yaml")
     args = parser.parse_args(argv)
     params = load_params(args.params)
-    rows = prepare(Path(params["data_dir"]), Path(params["prepare"]["out_dir"]), params["prepare"])
+    rows = prepare(Path(params["data_dir"]), Path(params["prepare"]["out_dir"]), params["prepare"],
+                   html_dir=Path(params["html_dir"]) if params.get("html_dir") else None)
     print(f"prepare: {len(rows)} documents, splits {dict(Counter(r['split'] for r in rows))}")
     return 0
 

@@ -5,7 +5,7 @@ from typing import Any
 import torch
 from sentence_transformers.base.modules.input_module import InputModule
 
-from pipeline.embed import StaticUSE
+from pipeline.static_use import StaticUSE
 
 
 class _TextsModule(InputModule):
@@ -42,7 +42,7 @@ class USEMultilingual(_TextsModule):
 
 
 class USEStatic(_TextsModule):
-    """:class:`pipeline.embed.StaticUSE` (the token-table distillation of USE) as a sentence-transformers module."""
+    """:class:`pipeline.static_use.StaticUSE` (the token-table distillation of USE) as a sentence-transformers module."""
 
     def __init__(self):
         super().__init__()

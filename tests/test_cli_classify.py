@@ -111,7 +111,7 @@ def test_no_input_classifies_the_examples(predictor, capsys):
     captured = capsys.readouterr()
     assert "classifying the built-in examples" in captured.err
     rows = captured.out.splitlines()[1:]
-    assert [row.split()[1] for row in rows] == ["de", "fr", "en"]
+    assert [row.split()[1] for row in rows] == ["en", "de", "de", "fr", "fr", "en", "fr", "fr"]
 
 
 def test_explain_table_shows_cues_removed_lines_and_sentences(predictor, capsys):

