@@ -67,6 +67,9 @@ CONCEPTS = {
     "LEAD": r"leads?|led|results?|resulted|resulting|conduit|f[üu]hrt|f[üu]hren|f[üu]hrte|conduce\w*|porta|portano",
     "TREAT": r"treat\w*|therap\w*|trait\w*|th[ée]rap\w*|behandl\w*|tratamiento\w*|trattament\w*|terapi\w*|cure[sd]?"
              r"|gu[ée]ri\w*|heil\w*|cura\w*",
+    "RELIEVE": r"reliev\w*|alleviat\w*|sooth\w*|eas(?:e|es|ed|ing)|soulag\w*|apais\w*|linder\w*|alivi\w*|allevi\w*",
+    "FIGHT": r"fight\w*|combat\w*|lutt\w*|bek[äa]mpf\w*|combat\w*|combatt\w*",
+    "ALLOW": r"allow\w*|enabl\w*|permet\w*|permett\w*|erm[öo]glich\w*|permit\w*|consent\w*",
     "AFFECT": r"affect\w*|influenc\w*|impacted|impacting|beeinfluss\w*|beeintr[äa]chtig\w*|afect\w*|influy\w*"
               r"|influisc\w*|influenz\w*|modul\w*",
     "HELP": r"help\w*|aide|aident|aider|aid[ée]|hilft|helfen|half|geholfen|ayuda\w*|aiuta\w*|assist\w*",
@@ -84,7 +87,7 @@ CONCEPTS = {
                    r"|esplor\w*|valut\w*",
     "WILL": r"will|shall|va|vont|sera|seront|wird|werden|ser[áa]|ser[áa]n|sar[àa]|saranno",
     "IMPLICATION": r"implications?|implication\w*|auswirkung\w*|implicacion\w*|implicazion\w*",
-    "NOT": r"not|no|none|neither|nor|without|ne|pas|aucun\w*|sans|nicht|kein\w*|ohne|sin|non|senza|nessun\w*|n't",
+    "NOT": r"not|no|none|neither|nor|without|ne|n|pas|aucun\w*|sans|nicht|kein\w*|ohne|sin|non|senza|nessun\w*",
     "SIGNIF": r"significant\w*|significati\w*|signifikant\w*|significativ\w*|statistically|statistiquement|statistisch",
     "SIMILAR": r"similar\w*|comparable|similaire\w*|[äa]hnlich\w*|vergleichbar\w*|simil\w*|differ\w*|diff[ée]r\w*"
                r"|unterschied\w*|diferen\w*|differen\w*",
@@ -120,7 +123,7 @@ CONCEPTS = {
     "IMPORTANT": r"important|key|major|crucial|essential|importante?s?|wichtig\w*|entscheidend\w*|clave|chiave",
 }
 _CONCEPT = re.compile("|".join(f"(?P<{name}>{rx})" for name, rx in CONCEPTS.items()), _I)
-_WORD = re.compile(r"\w+(?:['’]\w+)?|n't", re.UNICODE)
+_WORD = re.compile(r"\w+", re.UNICODE)  # elisions split: "l'absence" → l, absence; "n'a" → n, a
 
 
 @functools.lru_cache(maxsize=1 << 16)
@@ -131,7 +134,7 @@ def _concept(word: str) -> str | None:
 
 def concept_sequence(sentence: str) -> list[str | None]:
     """The concept of every word of ``sentence`` (None for a word that is no cue)."""
-    return [_concept(word) for word in _WORD.findall(sentence.lower())]
+    return [_concept(word) for word in _WORD.findall(sentence.lower().replace("n't", " not"))]
 
 
 def concept_grams(sentence: str, max_gap: int) -> set[str]:
@@ -156,10 +159,12 @@ PHRASES = {
              r"|\bpromising\b|\bsugg[èe]r\w*|\bsembl\w*|\bprobablement\b|\bpotentiel\w*|\bprometteu\w*|\bschein\w*"
              r"|\bdeute\w* (?:darauf )?hin\b|\bvermutlich\b|\bwahrscheinlich\b|\bpotenziell\w*|\bvielversprechend\w*"
              r"|\bsugier\w*|\bparece\w*|\bsuggeris\w*|\bsembr\w*",
-    "association": r"\bassociat\w*|\bcorrelat\w*|\blinked\b|\blinks? (?:between|to)\b|\brelated to\b|\brelationship\w*"
-                   r"|\bassoci[ée]\w*|\bcorr[ée]l\w*|\bli[ée]e?s? (?:à|a|au|aux)\b|\blien\w* (?:entre|avec)\b"
-                   r"|\bassoziiert\w*|\bzusammenh[äa]ng\w*|\bkorrel\w*|\bin verbindung\b|\bverkn[üu]pft\w*"
-                   r"|\basociad\w*|\bcorrelaci\w*|\bvinculad\w*|\brelacionad\w*|\bassociat[oiae]\b|\bcorrelat[oiae]\b"
+    "association": r"\bassociated\b|\bassociations? (?:with|between|of)\b|\bcorrelat\w*|\blinked\b"
+                   r"|\blinks? (?:between|to)\b|\brelated to\b|\brelationship\w*|\bassoci[ée]e?s? (?:à|a|au|aux|avec)\b"
+                   r"|\bassociation (?:entre|avec)\b|\bcorr[ée]l\w*|\bli[ée]e?s? (?:à|a|au|aux)\b|\blien\w* (?:entre|avec)\b"
+                   r"|\bassoziiert\w*|\bassoziation\w*|\bzusammenh[äa]ng\w*|\bkorrel\w*|\bin verbindung\b"
+                   r"|\bverkn[üu]pft\w*|\beinher\b|\basociad[oa]s? con\b|\basociaci[óo]n entre\b|\bcorrelaci\w*"
+                   r"|\bvinculad\w*|\brelacionad\w*|\bassociat[oiae] (?:a|con)\w*|\bassociazione tra\b|\bcorrelat[oiae]\b"
                    r"|\blegat[oiae] a\w*",
     "predictor": r"\bpredict\w*|\bprognos\w*|\bmarkers?\b|\bmarqueurs?\b|\bpr[ée]di(?:t|re|ct)\w*|\bvorhersag\w*"
                  r"|\bpredic\w*|\brisk factors?\b|\bfacteurs? de risque\b|\brisikofaktor\w*|\bfactor(?:es)? de riesgo\b"
@@ -174,16 +179,48 @@ PHRASES = {
                    r"|worsen|trigger|cure|boost|alleviat|eliminat|restor|stimulat|suppress|lessen|diminish|attenuat"
                    r"|accelerat|delay|slow|halt|revers|shorten|prolong|extend|impair|avert|kill|shrink|heal|fight)"
                    r"(?:e|es|ed|ing|s)?\b|\bleads? to\b|\bled to\b|\bresult(?:s|ed)? in\b"
-                   r"|\br[ée]du(?:it|isent|ire|isait|ction)\b|\bdiminu\w+|\baugment\w+|\bam[ée]lior\w+|\bpr[ée]vien\w*"
-                   r"|\bpr[ée]venir\b|\bprovoqu\w+|\bentra[îi]n\w+|\bgu[ée]ri\w*|\bprot[èeé]g\w+|\bfavoris\w+"
-                   r"|\binduit\w*|\babaiss\w+|\bralenti\w*|\bstimul\w+|\bsoulag\w+|\bcombat\w*|\bsenk\w*|\bgesenkt\b"
-                   r"|\breduzier\w*|\bverringer\w*|\berh[öo]h\w*|\bsteiger\w*|\bverbesser\w*|\bverhinder\w*"
-                   r"|\bverursach\w*|\bf[üu]hr\w* zu\b|\bsch[üu]tz\w*|\bheil\w*|\bbewirk\w*|\blinder\w*|\bhemm\w*"
-                   r"|\bverl[äa]nger\w*|\bverz[öo]ger\w*|\bausl[öo]s\w*|\bbek[äa]mpf\w*|\breduc[ei]\w*|\bdisminu\w+"
-                   r"|\baument\w+|\bmejor\w+|\bprevien\w+|\bprevenir\b|\bprovoc\w+|\bproteg\w+|\bridu\w+"
-                   r"|\bmiglior\w+|\bprotegg\w+",
-    "efficacy": r"\beffective\w*|\befficac\w+|\bbenefi\w+|\beffects?\b|\bimpacts?\b|\bworks?\b"
-                r"|\befficace\w*|\bb[ée]n[ée]fi\w+|\beffets?\b|\bwirksam\w*|\bwirkung\w*|\bwirkt\b|\bhilft\b"
+                   # French, German, Spanish, Italian: verb forms only (the nouns "réduction", "Schutz" name aims)
+                   r"|\br[ée]du(?:it|isent|ire|isait|ira)\b|\bdiminu(?:e|ent|[ée]e?s?|er|ait)\b"
+                   r"|\baugment(?:e|ent|[ée]e?s?|er|ait|era)\b|\bam[ée]lior(?:e|ent|[ée]e?s?|er|ait|era)\b"
+                   r"|\bpr[ée]vien(?:t|nent)\b|\bpr[ée]venir\b|\bprovoqu(?:e|ent|[ée]e?s?|er|ait|era)\b"
+                   r"|\bentra[îi]n(?:e|ent|[ée]e?s?|er|ait|era)\b|\bgu[ée]ri(?:t|ssent|r|ra)?\b|\bprot[èeé]g(?:e|ent|er)\b"
+                   r"|\bfavoris(?:e|ent|er)\b|\binduit\w*|\babaiss(?:e|ent|er)\b|\bralenti(?:t|ssent|r)?\b"
+                   r"|\bstimul(?:e|ent|er)\b|\bsoulag(?:e|ent|er)\b|\bcombat(?:tre|tent)?\b|\bsenk(?:t|en|te|ten)\b"
+                   r"|\bgesenkt\b|\breduzier(?:t|en|te|ten)\b|\bverringer(?:t|n|te|ten)\b|\berh[öo]h(?:t|en|te|ten)\b"
+                   r"|\bsteiger(?:t|n|te|ten)\b|\bverbesser(?:t|n|te|ten)\b|\bverhinder(?:t|n|te|ten)\b"
+                   r"|\bverursach(?:t|en|te|ten)\b|\bf[üu]hr(?:t|en|te|ten) zu\b|\bsch[üu]tz(?:t|en|te|ten)\b"
+                   r"|\bheil(?:t|en|te)\b|\bbewirk(?:t|en|te|ten)\b|\blinder(?:t|n|te|ten)\b|\bhemm(?:t|en|te|ten)\b"
+                   r"|\bverl[äa]nger(?:t|n|te|ten)\b|\bverz[öo]ger(?:t|n|te|ten)\b|\bl[öo]s(?:t|en|te|ten) \w+ aus\b"
+                   r"|\bausl[öo]s(?:en|t)\b|\bbek[äa]mpf(?:t|en|te)\b|\breduc[ei](?:n)?\b|\bdisminuy(?:e|en)\b"
+                   r"|\baument(?:a|an)\b|\bmejor(?:a|an)\b|\bprevien(?:e|en)\b|\bprovoc(?:a|an)\b|\bproteg(?:e|en)\b"
+                   r"|\bridu(?:ce|cono)\b|\bmiglior(?:a|ano)\b|\bprevien(?:e|ne)\b|\bprotegg(?:e|ono)\b"
+                   # contribution, help, enabling, attribution (en, fr, de, es, it)
+                   r"|\bcontribut(?:e|es|ed|ing)\b|\baffect(?:s|ed|ing)?\b|\bhelp(?:s|ed)?\b|\benabl(?:e|es|ed)\b"
+                   r"|\ballow(?:s|ed)?\b|\bresponsible for\b|\bcauses? of\b|\battribut(?:ed|able) to\b"
+                   r"|\bcontribu(?:e|ent|[ée]e?s?|er|ait|aient)\b|\bcondui(?:t|sent|sait|saient|re)\b|\baffect(?:e|ent)\b"
+                   r"|\baid(?:e|ent|er|ait)\b|\bpermi(?:s|t|ttent|ttait|ttrait)\b|\br[ée]sult(?:e|ent|ait|aient) d"
+                   r"|\b(?:la|les|une|des) (?:principales? )?causes?\b|\bresponsables? d|\bà la suite d|\bagi(?:t|ssent)\b"
+                   r"|\btr[äa]g(?:t|en)\b[^.;]{0,80}\bbei\b|\bbeitr(?:ag|[äa]gt)\w*|\bf[üu]hr(?:t|en|te|ten)\b[^.;]{0,80}\bzu\b"
+                   r"|\bzur[üu]ckgef[üu]hrt|\bzur[üu]ckzuf[üu]hren|\bhilft\b|\bhelfen\b|\bhalf\b|\berm[öo]glich(?:t|en|te)\b"
+                   r"|\w*ursache\w*|\bverantwortlich f[üu]r\b|\bbeeintr[äa]chtig(?:t|en|te)\b|\bbeeinfluss(?:t|en|te)\b"
+                   r"|\bwirk(?:t|en|te)\b[^.;]{0,60}\baus\b|\bauswirk\w*|\bmach(?:t|en|te)\b[^.;]{0,60}\banf[äa]llig"
+                   r"|\bverst[äa]rk(?:t|en|te|ung)\b|\bcontribuy\w*|\bcontribuisc\w*|\bafecta\w*|\bayuda\w*|\bpermite\w*"
+                   r"|\bcausa de\b|\baiuta\w*|\bconsente\b"
+                   # causal connectives
+                   r"|\bdue to\b|\bbecause of\b|\bas a (?:result|consequence) of\b|\bcaused by\b|\bà cause d\b"
+                   r"|\bd[ûu]e?s? à\b|\bgr[âa]ce à\b|\ba pour cons[ée]quence\b|\bg[ée]n[èe]r(?:e|ent)\b|\binfolge\b"
+                   r"|\bbedingt\w*|\bzur folge\b|\bdebido a\b|\ba causa d\w+|\bdovut[oaie] a\w*|\bgrazie a\w*",
+    "outcome_change": r"\b(?:increased|decreased|reduced|higher|lower|elevated|greater|smaller)(?: \w+){0,2}"
+                      r" (?:risks?|rates?|incidence|mortality|odds|likelihood|levels?|numbers?)\b"
+                      r"|\b(?:augmentation|diminution|r[ée]duction|baisse|hausse|am[ée]lioration)s? (?:\w+ )?(?:du|de la|des|de l'|d')"
+                      r"|\b(?:risque|taux|nombre|mortalit[ée]) (?:\w+ )?(?:accru|plus [ée]lev[ée]|plus faible|r[ée]duit|diminu[ée]"
+                      r"|multipli[ée])\w*"
+                      r"|\b(?:erh[öo]ht|verringert|vermindert|gesteigert|reduziert|h[öo]her|niedriger|geringer)\w*(?: \w+){0,2}"
+                      r" \w*(?:risiko|wahrscheinlichkeit|auftreten|rate|sterblichkeit|mortalit[äa]t|zahl)\w*"
+                      r"|\b(?:zunahme|abnahme|anstieg|r[üu]ckgang) (?:der|des|von)\b"
+                      r"|\b(?:aumento|disminuci[óo]n|reducci[óo]n|riduzione|diminuzione) (?:del|de la|de los|della|dei)\b",
+    "efficacy": r"\beffective\w*|\befficac\w+|\bbenefi\w+|(?<!\bin )\beffects?\b|\bimpacts?\b|\bworks?\b"
+                r"|\befficace\w*|\bb[ée]n[ée]fi\w+|(?<!\ben )(?<!\bcet )\beffets?\b|\bwirksam\w*|\bwirkung\w*|\bwirkt\b|\bhilft\b"
                 r"|\bvorteil\w*|\beficac\w+|\befect\w*|\beffett\w*",
     "negation": r"\bnot?\b|\bnone\b|\bneither\b|\bwithout\b|\bne\b|\bn'|\bpas\b|\baucun\w*|\bsans\b"
                 r"|\bnicht\b|\bkein\w*|\bohne\b|\bsin\b|\bnon\b|\bsenza\b|\bnessun\w*",
@@ -234,8 +271,8 @@ PHRASES = {
              r"|sie|ihr\w*)\b|\b(?:humanos|personas|pacientes|pazienti|persone|umani)\b",
 }
 _PHRASE = {name: re.compile(rx, _I) for name, rx in PHRASES.items()}
-FEATURE_PHRASES = ("modal", "hedge", "association", "predictor", "risk", "comparative", "causal_verb", "efficacy",
-                   "negation", "no_difference", "recommendation", "figures", "finding_frame")
+FEATURE_PHRASES = ("modal", "hedge", "association", "predictor", "risk", "comparative", "causal_verb",
+                   "outcome_change", "efficacy", "negation", "no_difference", "recommendation", "figures", "finding_frame")
 """Phrase cues that are features of the strength model (in this order, after the concept grams)."""
 _INTERACTIONS = (("modal", "causal_verb"), ("modal", "association"), ("hedge", "causal_verb"),
                  ("hedge", "association"), ("negation", "causal_verb"), ("negation", "association"),
@@ -252,6 +289,25 @@ def phrase_features(sentences: list[str]) -> np.ndarray:
     return out
 
 
+def rule_strength(sentence: str) -> str:
+    """A transparent strength rule on the phrase cues (a model feature, and a baseline in the metrics).
+
+    Association or predictor words → ``correlational``; else a causal cue (verb, connective, efficacy
+    word) with a hedge or modal → ``conditional_causal``, without → ``direct_causal``; else a comparison
+    or a change in an outcome → ``correlational``; else ``no_relation``.
+    """
+    def has(name: str) -> bool:
+        return bool(_PHRASE[name].search(sentence))
+
+    if has("association") or has("predictor"):
+        return "correlational"
+    if has("causal_verb") or has("efficacy"):
+        return "conditional_causal" if has("modal") or has("hedge") else "direct_causal"
+    if has("comparative") or has("outcome_change"):
+        return "correlational"
+    return "no_relation"
+
+
 def gram_matrix(sentences: list[str], vocabulary: list[str], max_gap: int) -> np.ndarray:
     """Binary sentence × concept-gram matrix over ``vocabulary`` (grams outside it are ignored)."""
     index = {gram: i for i, gram in enumerate(vocabulary)}
@@ -263,9 +319,10 @@ def gram_matrix(sentences: list[str], vocabulary: list[str], max_gap: int) -> np
 
 
 def claim_features(vectors: np.ndarray, sentences: list[str], vocabulary: list[str], max_gap: int) -> np.ndarray:
-    """The strength model's input: sentence embedding | concept grams | phrase features."""
+    """The strength model's input: sentence embedding | concept grams | phrase features | rule one-hot."""
+    rule = np.array([[rule_strength(s) == label for label in STRENGTHS] for s in sentences], dtype=np.float64)
     return np.hstack([np.asarray(vectors, dtype=np.float64), gram_matrix(sentences, vocabulary, max_gap),
-                      phrase_features(sentences)])
+                      phrase_features(sentences), rule.reshape(len(sentences), len(STRENGTHS))])
 
 
 # --- sentences and finding detection --------------------------------------------------------------
@@ -275,7 +332,10 @@ _HARD_WRAP_BEFORE = re.compile(r"[\w,;)%-]$")
 _LOWER_START = re.compile(r"[a-zß-öø-ÿ0-9(]")
 _ABBREVIATION = re.compile(r"(?:\b\w|\b(?:dr|prof|nr|ca|bzw|vs|mr|mrs|ms|st|fig|vol|inkl|ggf|evtl|resp|cf|env|mme))\.$", _I)
 MIN_FINDING_WORDS, MAX_FINDING_WORDS = 6, 80
-RELATION_CUES = ("association", "predictor", "comparative", "causal_verb", "efficacy", "no_difference")
+_PURPOSE = re.compile(r"\b(?:pour|afin d[e']|in order to|so as to|um\b[^,.;]{0,80}?\bzu|para)\s+\w+", _I)
+_FIRST_PERSON = re.compile(r"(?-i:\bI\b)|\bmy\b|\bje\b|\bj'|\bmoi\b|\bich\b|\bmir\b|\bmich\b|\bmein\w*", _I)
+STRONG_RELATION_CUES = ("association", "predictor", "causal_verb", "outcome_change", "no_difference")
+WEAK_RELATION_CUES = ("comparative", "efficacy")
 
 
 def sentence_spans(text: str) -> list[tuple[int, int]]:
@@ -303,14 +363,27 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
 
 
 def is_finding(sentence: str) -> bool:
-    """Does ``sentence`` state a finding? A relation cue plus a result frame or a health anchor, in a sentence
-    of :data:`MIN_FINDING_WORDS`–:data:`MAX_FINDING_WORDS` words that is not a question."""
+    """Does ``sentence`` state a finding?
+
+    Shape: :data:`MIN_FINDING_WORDS`–:data:`MAX_FINDING_WORDS` words, not a question, not in the first
+    person singular (anecdotes, forum posts). Cues, outside purpose clauses ("pour réduire", "um ... zu
+    verhindern" state an aim, not a result): a strong relation cue (association, predictor, causal verb
+    or connective, change in an outcome, no difference), or a weak one (comparison, efficacy word)
+    anchored by a result frame ("the study found", "l'étude montre", "die Daten zeigen") or a health
+    word. A recommendation ("should", "doit", "sollte") counts only with a result frame.
+    """
     words = len(sentence.split())
-    if not MIN_FINDING_WORDS <= words <= MAX_FINDING_WORDS or sentence.rstrip().endswith("?"):
+    if not MIN_FINDING_WORDS <= words <= MAX_FINDING_WORDS or sentence.rstrip().endswith("?") \
+            or _FIRST_PERSON.search(sentence):
         return False
-    if not any(_PHRASE[name].search(sentence) for name in RELATION_CUES):
+    frame = bool(_PHRASE["finding_frame"].search(sentence))
+    if _PHRASE["recommendation"].search(sentence) and not frame:
         return False
-    return bool(_PHRASE["finding_frame"].search(sentence) or _PHRASE["health"].search(sentence))
+    claim = _PURPOSE.sub(" ", sentence)
+    if any(_PHRASE[name].search(claim) for name in STRONG_RELATION_CUES):
+        return True
+    return any(_PHRASE[name].search(claim) for name in WEAK_RELATION_CUES) \
+        and (frame or bool(_PHRASE["health"].search(sentence)))
 
 
 def finding_spans(text: str, max_chars: int, max_sentences: int) -> list[tuple[int, int]]:
