@@ -445,6 +445,7 @@ class ClaimModel:
 
 # --- exaggeration flags ---------------------------------------------------------------------------
 
+MAX_FLAGS = 3
 WEAK_EVIDENCE = ("observational", "preclinical", "case_report", "uncontrolled_trial", "unsupported")
 STRONG_DESIGN_CUES = ("meta_analysis", "systematic_review", "randomised", "placebo", "double_blind",
                       "controlled_trial")
@@ -473,7 +474,7 @@ def exaggeration_flags(claims: list[dict], evidence: dict, evidence_cues: list[s
     if level != "preclinical" and set(evidence_cues) & set(STRONG_DESIGN_CUES):
         return []
     flags = []
-    for claim in claims:
+    for claim in claims:  # in page order: the first flags are the ones a reader meets first
         sentence, strength = claim["sentence"], claim["strength"]
         if claim["score"] < min_score or _PHRASE["negation"].search(sentence) \
                 or _PHRASE["animal_cell"].search(sentence):
@@ -485,7 +486,7 @@ def exaggeration_flags(claims: list[dict], evidence: dict, evidence_cues: list[s
         elif strength == "direct_causal":
             flags.append({"kind": "causal_claim", "sentence": sentence, "evidence_level": level,
                           "strength": strength, "score": claim["score"]})
-    return flags
+    return flags[:MAX_FLAGS]
 
 
 # --- pages --------------------------------------------------------------------------------------
@@ -535,3 +536,14 @@ def annotate_claims(records: list[dict], texts: list[str], embedder_name: str, e
         record["flags"] = exaggeration_flags(claims, record["labels"]["evidence_level"], record["evidence_cues"],
                                              min_score=model.settings["flag_min_score"],
                                              min_level_score=model.settings["flag_min_level_score"])
+
+
+def claim_lines(prediction: dict, top: int = 5) -> list[str]:
+    """The ``--explain`` lines of a prediction's claims (the ``top`` strongest) and flags."""
+    claims, flags = prediction["claims"], prediction["flags"]
+    ranked = sorted(claims, key=lambda c: (-STRENGTHS.index(c["strength"]), -c["score"]))[:top]
+    lines = [f"    claims: {len(claims)} finding sentence(s)" + (f", the {top} strongest" if len(claims) > top else "")]
+    lines += [f"      {c['strength']} {c['score']:.2f}  {' '.join(c['sentence'].split())}" for c in ranked]
+    lines.append(f"    exaggeration flags: {len(flags) or 'none'}")
+    lines += [f"      {f['kind']} (evidence: {f['evidence_level']}): {' '.join(f['sentence'].split())}" for f in flags]
+    return lines

@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+from pipeline.claims import annotate_claims
 from pipeline.clean import CleanResult
 from pipeline.cues import cue_features, evidence_cues
 from pipeline.embed import embed_documents, load_embedder
@@ -38,7 +39,7 @@ class Predictor:
                                f"embedder (supported: {', '.join(sorted(SUPPORTED_LANGUAGES))})")
 
     def classify(self, results: list[CleanResult]) -> list[dict]:
-        """One dict per result: ``labels`` (per head: label, score, scores) and ``evidence_cues``."""
+        """Per result: ``labels`` (per head: label, score, scores), ``evidence_cues``, ``claims`` and ``flags``."""
         if not results:
             return []
         vectors = embed_documents(self.embedder, [r.text for r in results], max_chars=self.config["max_chars"],
@@ -46,5 +47,7 @@ class Predictor:
         frame = feature_frame(vectors, [r.language for r in results], [r.stats for r in results],
                               [cue_features(r.text) for r in results], tuple(self.config["stat_keys"]))
         predictions = self.classifier.predict_frame(frame)
-        return [{"labels": {head: p.as_dict() for head, p in pred.items()},
-                 "evidence_cues": evidence_cues(r.text)} for r, pred in zip(results, predictions)]
+        records = [{"labels": {head: p.as_dict() for head, p in pred.items()},
+                    "evidence_cues": evidence_cues(r.text)} for r, pred in zip(results, predictions)]
+        annotate_claims(records, [r.text for r in results], self.embedder_name, self.embedder)  # claims, flags
+        return records
