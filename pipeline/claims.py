@@ -51,7 +51,8 @@ CONCEPTS = {
     "FACTOR": r"factors?|facteurs?|faktor\w*|fattor\w*|determinants?|d[ée]terminants?|determinant\w*",
     "ROLE": r"roles?|r[ôo]le|rolle|papel|ruolo|contribut\w*|contribu\w*|beitrag\w*|beitragen|tr[äa]gt",
     "EFFECT": r"effects?|effets?|wirkung\w*|effekt\w*|efecto\w*|effett\w*|impacts?|influence\w*|einfluss",
-    "EFFECTIVE": r"effective\w*|efficacy|efficacious|efficace\w*|efficacit[ée]|wirksam\w*|eficaz\w*|eficacia|efficac\w*"
+    "EFFECTIVE": r"effective\w*|efficacy|efficacious|efficace\w*|efficacit[ée]|wirksam\w*|eficaz\w*|eficacia"
+                 r"|efficac\w*"
                  r"|beneficial|b[ée]n[ée]fique\w*|useful|utile\w*|n[üu]tzlich\w*|[úu]til\w*",
     "BENEFIT": r"benefits?|benefited|b[ée]n[ée]fices?|nutzen|vorteil\w*|beneficio\w*|benefici\w*",
     "INCREASE": r"increase[sd]?|increasing|raise[sd]?|elevate[sd]?|boost\w*|enhance[sd]?|enhancing|augment\w*"
@@ -88,14 +89,16 @@ CONCEPTS = {
     "WILL": r"will|shall|va|vont|sera|seront|wird|werden|ser[áa]|ser[áa]n|sar[àa]|saranno",
     "IMPLICATION": r"implications?|implication\w*|auswirkung\w*|implicacion\w*|implicazion\w*",
     "NOT": r"not|no|none|neither|nor|without|ne|n|pas|aucun\w*|sans|nicht|kein\w*|ohne|sin|non|senza|nessun\w*",
-    "SIGNIF": r"significant\w*|significati\w*|signifikant\w*|significativ\w*|statistically|statistiquement|statistisch",
+    "SIGNIF": r"significant\w*|significati\w*|signifikant\w*|significativ\w*|statistically|statistiquement"
+              r"|statistisch",
     "SIMILAR": r"similar\w*|comparable|similaire\w*|[äa]hnlich\w*|vergleichbar\w*|simil\w*|differ\w*|diff[ée]r\w*"
                r"|unterschied\w*|diferen\w*|differen\w*",
     "MORE": r"higher|greater|more|increased|plus|h[öo]her\w*|mehr|gr[öo][ßs]er\w*|mayor\w*|m[áa]s|maggior\w*|pi[ùu]",
     "LESS": r"lower|less|fewer|decreased|reduced|moins|niedriger\w*|weniger|geringer\w*|menor\w*|menos|minor\w*|meno",
     "THAN": r"than|que|als|compared|comparison|versus|vs|rapport|vergleich\w*|comparad\w*|rispetto|comparati\w*",
     "IN": r"in|within|parmi|chez|bei|unter",
-    "SHOULD": r"should|must|need|needs|needed|warrant\w*|required|recommend\w*|devrai\w*|doit|doivent|n[ée]cessaire\w*"
+    "SHOULD": r"should|must|need|needs|needed|warrant\w*|required|recommend\w*|devrai\w*|doit|doivent"
+              r"|n[ée]cessaire\w*"
               r"|recommand\w*|sollte\w*|m[üu]ss\w*|notwendig\w*|erforderlich|empfehl\w*|deber[íi]a\w*|debe\w*"
               r"|necesari\w*|recomend\w*|dovrebbe\w*|deve\w*|necessari\w*|raccomand\w*",
     "FURTHER": r"further|future|additional|larger|autres|futures?|davantage|weitere\w*|k[üu]nftig\w*|zuk[üu]nftig\w*"
@@ -116,7 +119,8 @@ CONCEPTS = {
                  r"|frecuen\w*|tasa|comune|frequen\w*|tasso",
     "DUE": r"due|because|owing|attributable|d[ûu]|gr[âa]ce|wegen|aufgrund|durch|debido|gracias|dovuto|grazie",
     "WHETHER": r"whether|if|si|ob|wenn|falls|se",
-    "THIS": r"this|these|our|ces|cette|nos|notre|diese\w*|unsere\w*|este|estos|esta|nuestro\w*|questo|questi|nostr\w*",
+    "THIS": r"this|these|our|ces|cette|nos|notre|diese\w*|unsere\w*|este|estos|esta|nuestro\w*|questo|questi"
+            r"|nostr\w*",
     "POLARITY": r"positive\w*|positiv\w*|negative\w*|n[ée]gati\w*|negativ\w*|inverse\w*|invers\w*|independent\w*"
                 r"|ind[ée]pendant\w*|unabh[äa]ngig\w*|independient\w*|indipendent\w*",
     "DEPEND": r"depend\w*|d[ée]pend\w*|abh[äa]ng\w*|dipend\w*",
@@ -158,32 +162,39 @@ PHRASES = {
     "hedge": r"\bsuggest\w*|\bappears?\b|\bseems?\b|\bseemed\b|\blikely\b|\bpossibl[ey]\b|\bpotential(?:ly)?\b"
              r"|\bpromising\b|\bsugg[èe]r\w*|\bsembl\w*|\bprobablement\b|\bpotentiel\w*|\bprometteu\w*|\bschein\w*"
              r"|\bdeute\w* (?:darauf )?hin\b|\bvermutlich\b|\bwahrscheinlich\b|\bpotenziell\w*|\bvielversprechend\w*"
-             r"|\bsugier\w*|\bparece\w*|\bsuggeris\w*|\bsembr\w*",
+             r"|\bsugier\w*|\bparece\w*|\bsuggeris\w*|\bsembr\w*|\bhints?\b|\bpreliminary\b|\bpr[ée]liminaire\w*"
+             r"|\bvorl[äa]ufig\w*|\bpreliminar\w*",
     "association": r"\bassociated\b|\bassociations? (?:with|between|of)\b|\bcorrelat\w*|\blinked\b"
-                   r"|\blinks? (?:between|to)\b|\brelated to\b|\brelationship\w*|\bassoci[ée]e?s? (?:à|a|au|aux|avec)\b"
-                   r"|\bassociation (?:entre|avec)\b|\bcorr[ée]l\w*|\bli[ée]e?s? (?:à|a|au|aux)\b|\blien\w* (?:entre|avec)\b"
+                   r"|\blinks? (?:between|to)\b|\brelated to\b|\brelationship\w*"
+                   r"|\bassoci[ée]e?s? (?:à|a|au|aux|avec)\b|\bassociation (?:entre|avec)\b|\bcorr[ée]l\w*|\bli[ée]e?s? (?:à|a|au|aux)\b"
+                   r"|\blien\w* (?:entre|avec)\b"
                    r"|\bassoziiert\w*|\bassoziation\w*|\bzusammenh[äa]ng\w*|\bkorrel\w*|\bin verbindung\b"
                    r"|\bverkn[üu]pft\w*|\beinher\b|\basociad[oa]s? con\b|\basociaci[óo]n entre\b|\bcorrelaci\w*"
-                   r"|\bvinculad\w*|\brelacionad\w*|\bassociat[oiae] (?:a|con)\w*|\bassociazione tra\b|\bcorrelat[oiae]\b"
+                   r"|\bvinculad\w*|\brelacionad\w*|\bassociat[oiae] (?:a|con)\w*|\bassociazione tra\b"
+                   r"|\bcorrelat[oiae]\b"
                    r"|\blegat[oiae] a\w*",
     "predictor": r"\bpredict\w*|\bprognos\w*|\bmarkers?\b|\bmarqueurs?\b|\bpr[ée]di(?:t|re|ct)\w*|\bvorhersag\w*"
-                 r"|\bpredic\w*|\brisk factors?\b|\bfacteurs? de risque\b|\brisikofaktor\w*|\bfactor(?:es)? de riesgo\b"
+                 r"|\bpredic\w*|\brisk factors?\b|\bfacteurs? de risque\b|\brisikofaktor\w*"
+                 r"|\bfactor(?:es)? de riesgo\b"
                  r"|\bfattor[ei] di rischio\b",
     "risk": r"\brisks?\b|\brisque\w*|\brisiko\w*|\briesgo\w*|\brischio\b|\bodds\b|\bhazard\b",
-    "comparative": r"\b(?:higher|lower|greater|more|less|fewer|better|worse)\b.{0,60}\bthan\b|\bcompared (?:with|to)\b"
+    "comparative": r"\b(?:higher|lower|greater|more|less|fewer|better|worse)\b.{0,60}\bthan\b"
+                   r"|\bcompared (?:with|to)\b"
                    r"|\b(?:plus|moins)\b.{0,40}\bque\b|\bpar rapport (?:à|au)\b"
                    r"|\b(?:h[öo]her|niedriger|mehr|weniger|besser|schlechter)\w*\b.{0,40}\bals\b|\bim vergleich\b"
                    r"|\b(?:m[áa]s|menos)\b.{0,40}\bque\b|\bcomparad\w+ con\b|\b(?:pi[ùu]|meno)\b.{0,40}\b(?:di|che)\b"
                    r"|\brispetto a\w*\b",
     "causal_verb": r"\b(?:reduc|decreas|increas|improv|prevent|caus|induc|enhanc|promot|protect|inhibit|lower|rais"
                    r"|worsen|trigger|cure|boost|alleviat|eliminat|restor|stimulat|suppress|lessen|diminish|attenuat"
-                   r"|accelerat|delay|slow|halt|revers|shorten|prolong|extend|impair|avert|kill|shrink|heal|fight)"
-                   r"(?:e|es|ed|ing|s)?\b|\bleads? to\b|\bled to\b|\bresult(?:s|ed)? in\b"
+                   r"|accelerat|delay|slow|halt|revers|shorten|prolong|extend|impair|avert|kill|shrink|heal|fight"
+                   r"|treat|block|stop|halv|doubl|tripl|slash)(?:e|es|ed|ing|s)?\b|\bcut(?:s|ting)?\b|\bleads? to\b"
+                   r"|\bled to\b|\bresult(?:s|ed)? in\b|\bward(?:s|ed)? off\b|\bhalbier\w*|\bverdoppel\w*"
                    # French, German, Spanish, Italian: verb forms only (the nouns "réduction", "Schutz" name aims)
                    r"|\br[ée]du(?:it|isent|ire|isait|ira)\b|\bdiminu(?:e|ent|[ée]e?s?|er|ait)\b"
                    r"|\baugment(?:e|ent|[ée]e?s?|er|ait|era)\b|\bam[ée]lior(?:e|ent|[ée]e?s?|er|ait|era)\b"
                    r"|\bpr[ée]vien(?:t|nent)\b|\bpr[ée]venir\b|\bprovoqu(?:e|ent|[ée]e?s?|er|ait|era)\b"
-                   r"|\bentra[îi]n(?:e|ent|[ée]e?s?|er|ait|era)\b|\bgu[ée]ri(?:t|ssent|r|ra)?\b|\bprot[èeé]g(?:e|ent|er)\b"
+                   r"|\bentra[îi]n(?:e|ent|[ée]e?s?|er|ait|era)\b|\bgu[ée]ri(?:t|ssent|r|ra)?\b"
+                   r"|\bprot[èeé]g(?:e|ent|er)\b"
                    r"|\bfavoris(?:e|ent|er)\b|\binduit\w*|\babaiss(?:e|ent|er)\b|\bralenti(?:t|ssent|r)?\b"
                    r"|\bstimul(?:e|ent|er)\b|\bsoulag(?:e|ent|er)\b|\bcombat(?:tre|tent)?\b|\bsenk(?:t|en|te|ten)\b"
                    r"|\bgesenkt\b|\breduzier(?:t|en|te|ten)\b|\bverringer(?:t|n|te|ten)\b|\berh[öo]h(?:t|en|te|ten)\b"
@@ -197,44 +208,60 @@ PHRASES = {
                    # contribution, help, enabling, attribution (en, fr, de, es, it)
                    r"|\bcontribut(?:e|es|ed|ing)\b|\baffect(?:s|ed|ing)?\b|\bhelp(?:s|ed)?\b|\benabl(?:e|es|ed)\b"
                    r"|\ballow(?:s|ed)?\b|\bresponsible for\b|\bcauses? of\b|\battribut(?:ed|able) to\b"
-                   r"|\bcontribu(?:e|ent|[ée]e?s?|er|ait|aient)\b|\bcondui(?:t|sent|sait|saient|re)\b|\baffect(?:e|ent)\b"
+                   r"|\bcontribu(?:e|ent|[ée]e?s?|er|ait|aient)\b|\bcondui(?:t|sent|sait|saient|re)\b"
+                   r"|\baffect(?:e|ent)\b"
                    r"|\baid(?:e|ent|er|ait)\b|\bpermi(?:s|t|ttent|ttait|ttrait)\b|\br[ée]sult(?:e|ent|ait|aient) d"
-                   r"|\b(?:la|les|une|des) (?:principales? )?causes?\b|\bresponsables? d|\bà la suite d|\bagi(?:t|ssent)\b"
-                   r"|\btr[äa]g(?:t|en)\b[^.;]{0,80}\bbei\b|\bbeitr(?:ag|[äa]gt)\w*|\bf[üu]hr(?:t|en|te|ten)\b[^.;]{0,80}\bzu\b"
-                   r"|\bzur[üu]ckgef[üu]hrt|\bzur[üu]ckzuf[üu]hren|\bhilft\b|\bhelfen\b|\bhalf\b|\berm[öo]glich(?:t|en|te)\b"
-                   r"|\w*ursache\w*|\bverantwortlich f[üu]r\b|\bbeeintr[äa]chtig(?:t|en|te)\b|\bbeeinfluss(?:t|en|te)\b"
+                   r"|\b(?:la|les|une|des) (?:principales? )?causes?\b|\bresponsables? d|\bà la suite d"
+                   r"|\bagi(?:t|ssent)\b"
+                   r"|\btr[äa]g(?:t|en)\b[^.;]{0,80}\bbei\b|\bbeitr(?:ag|[äa]gt)\w*|\bf[üu]hr(?:t|en|te"
+                   r"|ten)\b[^.;]{0,80}\bzu\b"
+                   r"|\bzur[üu]ckgef[üu]hrt|\bzur[üu]ckzuf[üu]hren|\bhilft\b|\bhelfen\b|\bhalf\b"
+                   r"|\berm[öo]glich(?:t|en|te)\b"
+                   r"|\w*ursache\w*|\bverantwortlich f[üu]r\b|\bbeeintr[äa]chtig(?:t|en|te)\b|\bbeeinfluss(?:t"
+                   r"|en|te)\b"
                    r"|\bwirk(?:t|en|te)\b[^.;]{0,60}\baus\b|\bauswirk\w*|\bmach(?:t|en|te)\b[^.;]{0,60}\banf[äa]llig"
-                   r"|\bverst[äa]rk(?:t|en|te|ung)\b|\bcontribuy\w*|\bcontribuisc\w*|\bafecta\w*|\bayuda\w*|\bpermite\w*"
+                   r"|\bverst[äa]rk(?:t|en|te|ung)\b|\bcontribuy\w*|\bcontribuisc\w*|\bafecta\w*|\bayuda\w*"
+                   r"|\bpermite\w*"
                    r"|\bcausa de\b|\baiuta\w*|\bconsente\b"
                    # causal connectives
                    r"|\bdue to\b|\bbecause of\b|\bas a (?:result|consequence) of\b|\bcaused by\b|\bà cause d\b"
                    r"|\bd[ûu]e?s? à\b|\bgr[âa]ce à\b|\ba pour cons[ée]quence\b|\bg[ée]n[èe]r(?:e|ent)\b|\binfolge\b"
                    r"|\bbedingt\w*|\bzur folge\b|\bdebido a\b|\ba causa d\w+|\bdovut[oaie] a\w*|\bgrazie a\w*",
-    "outcome_change": r"\b(?:increased|decreased|reduced|higher|lower|elevated|greater|smaller)(?: \w+){0,2}"
+    "outcome_change": r"\b(?:more|less) (?:likely|often) to\b|\bplus souvent\b|\bmoins souvent\b"
+                      r"|\bh[äa]ufiger\b|\bseltener\b"
+                      r"|\b(?:plus|moins) susceptibles? d|\bwahrscheinlicher\b"
+                      r"|\b(?:increased|decreased|reduced|higher|lower|elevated|greater|smaller)(?: \w+){0,2}"
                       r" (?:risks?|rates?|incidence|mortality|odds|likelihood|levels?|numbers?)\b"
-                      r"|\b(?:augmentation|diminution|r[ée]duction|baisse|hausse|am[ée]lioration)s? (?:\w+ )?(?:du|de la|des|de l'|d')"
-                      r"|\b(?:risque|taux|nombre|mortalit[ée]) (?:\w+ )?(?:accru|plus [ée]lev[ée]|plus faible|r[ée]duit|diminu[ée]"
+                      r"|\b(?:augmentation|diminution|r[ée]duction|baisse|hausse"
+                      r"|am[ée]lioration)s? (?:\w+ )?(?:du|de la|des|de l'|d')"
+                      r"|\b(?:risque|taux|nombre|mortalit[ée]) (?:\w+ )?(?:accru|plus [ée]lev[ée]|plus faible"
+                      r"|r[ée]duit|diminu[ée]"
                       r"|multipli[ée])\w*"
-                      r"|\b(?:erh[öo]ht|verringert|vermindert|gesteigert|reduziert|h[öo]her|niedriger|geringer)\w*(?: \w+){0,2}"
+                      r"|\b(?:erh[öo]ht|verringert|vermindert|gesteigert|reduziert|h[öo]her|niedriger"
+                      r"|geringer)\w*(?: \w+){0,2}"
                       r" \w*(?:risiko|wahrscheinlichkeit|auftreten|rate|sterblichkeit|mortalit[äa]t|zahl)\w*"
                       r"|\b(?:zunahme|abnahme|anstieg|r[üu]ckgang) (?:der|des|von)\b"
-                      r"|\b(?:aumento|disminuci[óo]n|reducci[óo]n|riduzione|diminuzione) (?:del|de la|de los|della|dei)\b",
+                      r"|\b(?:aumento|disminuci[óo]n|reducci[óo]n|riduzione|diminuzione) (?:del|de la|de los"
+                      r"|della|dei)\b",
     "efficacy": r"\beffective\w*|\befficac\w+|\bbenefi\w+|(?<!\bin )\beffects?\b|\bimpacts?\b|\bworks?\b"
-                r"|\befficace\w*|\bb[ée]n[ée]fi\w+|(?<!\ben )(?<!\bcet )\beffets?\b|\bwirksam\w*|\bwirkung\w*|\bwirkt\b|\bhilft\b"
+                r"|\befficace\w*|\bb[ée]n[ée]fi\w+|(?<!\ben )(?<!\bcet )\beffets?\b|\bwirksam\w*|\bwirkung\w*"
+                r"|\bwirkt\b|\bhilft\b"
                 r"|\bvorteil\w*|\beficac\w+|\befect\w*|\beffett\w*",
-    "negation": r"\bnot?\b|\bnone\b|\bneither\b|\bwithout\b|\bne\b|\bn'|\bpas\b|\baucun\w*|\bsans\b"
+    "negation": r"\bnot?\b|n't\b|\bnone\b|\bneither\b|\bwithout\b|\bne\b|\bn'|\bpas\b|\baucun\w*|\bsans\b"
                 r"|\bnicht\b|\bkein\w*|\bohne\b|\bsin\b|\bnon\b|\bsenza\b|\bnessun\w*",
     "no_difference": r"\bno (?:significant |statistically significant )?(?:difference|effect|association|change)"
                      r"|\bdid not differ\b|\bpas de diff[ée]rence\b|\baucun\w* (?:diff[ée]rence|effet)\b"
                      r"|\bkein\w* (?:signifikant\w* )?(?:unterschied|effekt|wirkung)\w*|\bsin diferencia\w*"
                      r"|\bnessuna differenza\b",
-    "recommendation": r"\bshould\b|\bneed(?:s|ed)?\b|\bwarrant\w*|\brecommend\w*|\bmust\b|\bfurther (?:studies|research)"
+    "recommendation": r"\bshould\b|\bneed(?:s|ed)?\b|\bwarrant\w*|\brecommend\w*|\bmust\b|\bfurther (?:studies"
+                      r"|research)"
                       r"|\bfuture (?:studies|research)\b|\bdevrai\w*|\bdoi(?:t|vent)\b|\bn[ée]cessaire\w*"
                       r"|\brecommand\w*|\bd'autres [ée]tudes\b|\bsollt\w*|\bm[üu]ss\w*|\bnotwendig\w*|\bempfehl\w*"
                       r"|\bweitere (?:studien|forschung)\b|\bdeber[íi]\w*|\bnecesari\w*|\brecomend\w*"
                       r"|\bdovrebb\w*|\bnecessari\w*|\braccomand\w*",
     "figures": r"\d+(?:[.,]\d+)?\s?%|\b\d{2,}\b",
-    "finding_frame": r"\b(?:results?|findings?|data|study|studies|we|analysis|trial|evidence|researchers?|scientists?)"
+    "finding_frame": r"\b(?:results?|findings?|data|study|studies|we|analysis|trial|evidence|researchers?"
+                     r"|scientists?)"
                      r"\b.{0,50}\b(?:show|showed|shown|shows|indicate\w*|demonstrat\w*|found|find|finds|reveal\w*"
                      r"|confirm\w*|suggest\w*|provide\w*|support\w*|report\w*|observ\w*)\b"
                      r"|\br[ée]sultats?\b|\b(?:[ée]tudes?|chercheurs|scientifiques|essai|donn[ée]es)\b.{0,50}"
@@ -243,32 +270,61 @@ PHRASES = {
                      r"|\bergebnis\w*|\b(?:studie|untersuchung|forscher\w*|wissenschaftler\w*|daten|analyse)\b.{0,50}"
                      r"\b(?:zeig|beleg|deut|best[äa]tig|leg|fand|finden|stellt|beobacht|berichte)\w*"
                      r"|\b(?:laut|nach|gem[äa][ßs]) (?:der|einer|dieser) (?:studie|untersuchung|analyse)\b"
-                     r"|\bresultados?\b|\b(?:estudio|investigadores)\b.{0,50}\b(?:muestr|demuestr|indic|revel|sugier)\w*"
+                     r"|\bresultados?\b|\b(?:estudio|investigadores)\b.{0,50}\b(?:muestr|demuestr|indic|revel"
+                     r"|sugier)\w*"
                      r"|\brisultat\w*|\b(?:studio|ricercatori)\b.{0,50}\b(?:mostr|dimostr|indic|rivel|sugger)\w*",
-    "health": r"\b(?:patients?|participants?|people|adults?|children|women|men|subjects?|disease\w*|symptoms?"
-              r"|cancers?|tumou?rs?|mortality|deaths?|survival|infections?|therapy|treatment\w*|drugs?|vaccin\w*"
-              r"|health\w*|blood|brain|heart|diabet\w*|obes\w*|depress\w*|pain|inflammat\w*|immune|dementia"
-              r"|alzheimer\w*|stroke|sclerosis|arthritis|lupus|cells?)\b"
-              r"|\b(?:patient(?:e|s|es)?|malad\w+|sympt[ôo]m\w+|tumeurs?|mortalit[ée]|d[ée]c[èe]s|survie|infections?"
-              r"|th[ée]rapie\w*|traitements?|m[ée]dicaments?|vaccin\w*|sant[ée]|sang|cerveau|c(?:œ|oe)ur|diab[èe]t\w*"
-              r"|ob[ée]sit[ée]|d[ée]pression|douleurs?|inflammat\w+|immunit\w+|cellules?|personnes)\b"
-              r"|\b(?:patient(?:en|innen)?|krankheit\w*|erkrank\w*|symptom\w*|krebs\w*|tumor\w*|sterblichkeit"
-              r"|tod\w*|[üu]berleben|infektion\w*|therapie\w*|behandlung\w*|medikament\w*|arznei\w*|impf\w*"
-              r"|gesundheit\w*|blut\w*|gehirn\w*|herz\w*|diabet\w*|[üu]bergewicht|adipositas|depression\w*"
-              r"|schmerz\w*|entz[üu]ndung\w*|immun\w*|zellen|menschen|probanden|teilnehmer\w*)\b"
-              r"|\b(?:pacientes?|enfermedad\w*|s[íi]ntomas?|c[áa]ncer|salud|tratamiento\w*|pazienti|malatti\w*"
-              r"|sintomi|tumor[ei]|salute|terapi\w*)\b",
+    "health": r"\b(?:disease\w*|symptoms?|cancers?|tumou?rs?|mortality|deaths?|survival|infections?|therapy"
+              r"|treatment\w*|drugs?|vaccin\w*|health\w*|blood|brain|heart|diabet\w*|obes\w*|depress\w*|pain"
+              r"|inflammat\w*|immune|dementia|alzheimer\w*|stroke|sclerosis|arthritis|lupus|cells?|digest\w*|gut"
+              r"|sleep|anxiety|stress|weight|cholesterol|asthma|allerg\w*|fever|migraine\w*|headaches?)\b"
+              r"|\b(?:malad\w+|sympt[ôo]m\w+|tumeurs?|mortalit[ée]|d[ée]c[èe]s|survie|infections?|th[ée]rapie\w*"
+              r"|traitements?|m[ée]dicaments?|vaccin\w*|sant[ée]|sang|cerveau|c(?:œ|oe)ur|diab[èe]t\w*|ob[ée]sit[ée]"
+              r"|d[ée]pression|douleurs?|inflammat\w+|immunit\w+|cellules?|digesti\w+|intestin\w*|sommeil"
+              r"|anxi[ée]t[ée]"
+              r"|poids|cholest[ée]rol|asthme|allerg\w+|fi[èe]vre|migraines?)\b"
+              r"|\b(?:krankheit\w*|erkrank\w*|symptom\w*|krebs\w*|tumor\w*|sterblichkeit|tod\w*|[üu]berleben"
+              r"|infektion\w*|therapie\w*|behandlung\w*|medikament\w*|arznei\w*|impf\w*|gesundheit\w*|blut\w*"
+              r"|gehirn\w*|herz\w*|diabet\w*|[üu]bergewicht|adipositas|depression\w*|schmerz\w*|entz[üu]ndung\w*"
+              r"|immun\w*|zellen|darm\w*|verdau\w*|schlaf\w*|angst\w*|gewicht|cholesterin|asthma|allergi\w*"
+              r"|fieber|migr[äa]ne|kopfschmerz\w*)\b"
+              r"|\b(?:enfermedad\w*|s[íi]ntomas?|c[áa]ncer|salud|tratamiento\w*|malatti\w*|sintomi|tumor[ei]|salute"
+              r"|terapi\w*)\b",
     "animal_cell": r"\b(?:mice|mouse|rats?|rodents?|animals?|monkeys?|primates?|zebrafish|pigs?|dogs?|in vitro"
-                   r"|cell (?:lines?|cultures?)|cultured cells|petri dish|test tubes?|organoids?|lab(?:oratory)? dish)\b"
+                   r"|cell (?:lines?|cultures?)|cultured cells|petri dish|test tubes?|organoids?"
+                   r"|lab(?:oratory)? dish)\b"
                    r"|\b(?:souris|rats?|rongeurs?|animaux|animal|singes?|primates?|in vitro|lign[ée]es? cellulaires?"
                    r"|cultures? cellulaires?|cellules? en culture|organo[ïi]des?)\b"
                    r"|\b(?:m[äa]us\w*|ratten?|nager\w*|tier\w*|affen|primaten|in vitro|zelllinie\w*|zellkultur\w*"
                    r"|reagenzglas\w*|petrischale\w*|organoid\w*)\b"
                    r"|\b(?:ratones|ratas|animales|topi|ratti|animali|in vitro)\b",
-    "human": r"\b(?:humans?|people|patients?|men|women|adults?|children|persons?|individuals|consumers|you|your)\b"
+    "human": r"\b(?:humans?|people|patients?|participants?|subjects?|men|women|adults?|children|persons?|individuals"
+             r"|consumers|you|your)\b"
              r"|\b(?:humains?|hommes|femmes|personnes|patient(?:e|s|es)?|adultes|enfants|malades|vous|votre)\b"
              r"|\b(?:menschen?|m[äa]nner|frauen|personen|patient(?:en|innen)?|erwachsene\w*|kinder\w*|betroffene\w*"
+             r"|probanden|teilnehmer\w*"
              r"|sie|ihr\w*)\b|\b(?:humanos|personas|pacientes|pazienti|persone|umani)\b",
+    "diagnostic": r"\b(?:detect|diagnos|identif|screen|predict|d[ée]tect|d[ée]pist|diagnost|identifi|pr[ée]di|erkenn"
+                  r"|nachweis|vorhersag|detect|rilev)\w*",
+    "definition": r"\b(?:is|are|est|sont|ist|sind|es|son|è|sono) (?:a|an|une?|ein\w*|una?|uno)\b[^,.;]{0,80}"
+                  r"\b(?:that|which|qui|der|die|das|que|che)\b|,\s*(?:which|qui|der|die|das|que|che)\s+\w+",
+    "distanced": r"\?|\bclaim(?:s|ed)?\b|\blooking forward\b|\bhop(?:e|es|ed|ing) (?:to|that)\b|\baim(?:s|ed)? to\b"
+                 r"|\b(?:effort|attempt|bid)s? to\b|\bespère\w*|\bhoff(?:t|en)\b|\bmarketed\b|\bpromoted\b"
+                 r"|\bsold as\b|\bbelieve[sd]?\b|\bquestions? (?:about|on|over)\b"
+                 r"|\bcroi(?:t|ent)\b|\bglaub(?:t|en)\b|\ballegedly\b|\bsupposedly\b|\bso-called\b"
+                 r"|\bpr[ée]tend\w*|\bsoi-disant\b|\bpr[ée]tendument\b|\ball[ée]gations?\b|\bbehaupt\w*"
+                 r"|\bangeblich\w*"
+                 r"|\bvermeintlich\w*|\bsogenannt\w*|\bversprech\w*|\bpromet\w*|\bpresunt\w*|\bsupuest\w*",
+    "benefit": r"\bcut(?:s|ting)?\b|\bward(?:s|ed)? off\b"
+               r"|\b(?:improv|reduc|lower|cur|heal|prevent|protect|reliev|alleviat|help|boost|restor|revers"
+               r"|strengthen|treat"
+               r"|eas|relax|fight)(?:e|es|ed|ing|s)?\b|\beffective\b|\bworks?\b|\bbeneficial\b|\bbenefits?\b"
+               r"|\b(?:am[ée]lior|r[ée]dui|diminu|gu[ée]ri|soign|pr[ée]vien|prot[èeé]g|soulag|aid|renforc|restaur"
+               r"|apais|combat|lutt)\w*|\befficaces?\b|\bb[ée]n[ée]fi(?:ques?|ces?)\b|\bnutzen\b|\bvorteil\w*"
+               r"|\b(?:verbesser|senk|reduzier|verringer|heil|verhinder|sch[üu]tz|linder|hilft|helfen|st[äa]rk"
+               r"|wirksam"
+               r"|bek[äa]mpf)\w*|\bbeug\w* \w+ vor\b|\bwirkt\b"
+               r"|\b(?:mejor|reduc|cur|previen|proteg|alivi|ayud|eficaz|miglior|ridu|guarisc|protegg|allevi"
+               r"|aiut|efficac)\w*",
 }
 _PHRASE = {name: re.compile(rx, _I) for name, rx in PHRASES.items()}
 FEATURE_PHRASES = ("modal", "hedge", "association", "predictor", "risk", "comparative", "causal_verb",
@@ -383,13 +439,15 @@ def is_finding(sentence: str) -> bool:
     if any(_PHRASE[name].search(claim) for name in STRONG_RELATION_CUES):
         return True
     return any(_PHRASE[name].search(claim) for name in WEAK_RELATION_CUES) \
-        and (frame or bool(_PHRASE["health"].search(sentence)))
+        and (frame or bool(_PHRASE["health"].search(sentence) or _PHRASE["human"].search(sentence)))
 
 
 def finding_spans(text: str, max_chars: int, max_sentences: int) -> list[tuple[int, int]]:
-    """Offsets of the first ``max_sentences`` finding sentences within the first ``max_chars`` characters."""
-    spans = []
-    for start, end in sentence_spans(text[:max_chars]):
+    """Offsets of the first ``max_sentences`` finding sentences that end within the first ``max_chars`` characters."""
+    spans, within = [], sentence_spans(text[:max_chars])
+    if len(text) > max_chars and within:
+        within.pop()  # the last sentence may be cut at max_chars
+    for start, end in within:
         if is_finding(text[start:end]):
             spans.append((start, end))
             if len(spans) == max_sentences:
@@ -408,7 +466,8 @@ class ClaimModel:
     ``arrays`` (the contents of ``models/claims.npz``, written by :mod:`pipeline.train_claims`):
     ``classes``, ``mean``, ``scale``, ``coef``, ``intercept``, ``temperature``, ``vocabulary`` (concept
     grams), ``phrase_features`` (must equal :data:`PHRASE_FEATURES`), ``max_gap``, ``embedder`` and the
-    page settings ``max_chars``, ``max_sentences``, ``flag_min_score``, ``flag_min_level_score``.
+    page settings ``max_chars``, ``max_sentences``, ``flag_min_score``, ``flag_min_level_score``,
+    ``flag_lead_chars``.
     """
 
     def __init__(self, arrays: dict):
@@ -422,7 +481,8 @@ class ClaimModel:
         self.max_gap = int(arrays["max_gap"])
         self.embedder = str(arrays["embedder"])
         self.settings = {key: float(arrays[key]) for key in
-                         ("max_chars", "max_sentences", "flag_min_score", "flag_min_level_score")}
+                         ("max_chars", "max_sentences", "flag_min_score", "flag_min_level_score",
+                                      "flag_lead_chars")}
 
     @classmethod
     def load(cls, path: str | Path = DEFAULT_MODEL_PATH) -> "ClaimModel":
@@ -446,46 +506,66 @@ class ClaimModel:
 # --- exaggeration flags ---------------------------------------------------------------------------
 
 MAX_FLAGS = 3
+PROMOTERS = ("press_release", "commercial", "seo_content", "blog", "forum")
+"""Source types whose claims without a study are promises (a reference page or a news report stating a
+claim without citing a study mostly repeats established knowledge or reports someone else's claim)."""
+_NOT_FLAGGED = ("negation", "distanced", "animal_cell", "diagnostic", "definition")
 WEAK_EVIDENCE = ("observational", "preclinical", "case_report", "uncontrolled_trial", "unsupported")
 STRONG_DESIGN_CUES = ("meta_analysis", "systematic_review", "randomised", "placebo", "double_blind",
                       "controlled_trial")
 FLAG_RULES = {
-    "causal_claim": "a direct causal claim on a page whose evidence cannot show cause and effect "
-                    "(observational, case report, uncontrolled trial, or no study at all)",
-    "human_inference": "a claim about people (direct or conditional causal) on a page whose evidence is an "
-                       "animal or cell study, with no animal or cell qualifier in the sentence",
+    "causal_claim": "a direct causal claim (a health word plus, on an observational page, a benefit or risk "
+                    "word; elsewhere a benefit word: improves, cures, lindert, soulage...) on a page whose "
+                    "evidence is observational, a case report, an uncontrolled trial, or no study at all on a "
+                    "page that promotes (press release, commercial, SEO, blog, forum)",
+    "human_inference": "a claim that something helps people (direct or conditional causal, a human word and a "
+                       "benefit word) on a page whose evidence is an animal or cell study, with no animal or cell "
+                       "word in the sentence",
 }
-"""The two flags. Evidence (Sumner et al., BMJ 2014;349:g7015, 462 university press releases, 668 news
-stories): 33% of press releases on correlational results made causal claims stronger than the paper and
-36% of those on non-human studies inferred to humans; when the press release exaggerated, 81% and 86% of
-the news stories did too (18% and 10% when it did not). The claim must be stronger than its evidence:
-a causal sentence on an animal page that names the animals ("reduced tumours in mice") states what the
-study showed and is not flagged; nor are negated sentences ("did not reduce", "no evidence that ... cures"),
-nor pages whose text names a randomised, placebo-controlled or systematic-review design that the
-predicted evidence level missed, nor pages whose evidence level scores below ``flag_min_level_score``."""
+"""The two flags. Evidence (Sumner et al., BMJ 2014;349:g7015: 462 press releases of 20 UK universities and
+668 news stories): 33% of the press releases on correlational results made causal claims stronger than
+the paper, and 36% of those on non-human studies inferred to humans; when the press release exaggerated,
+81% and 86% of the news stories did too (18% and 10% when it did not). A flag needs a main claim (in the
+page's headline and opening) that is stronger than its evidence. Not flagged: a causal sentence that names
+the animals or cells ("reduced tumours in mice": what the study showed); negated sentences ("did not
+reduce"); reported, distanced or aspirational claims ("marketed as", "behauptet", "hopes to", questions);
+definitions ("X is a therapy that..."); diagnostic claims ("can help detect"); claims without a study on
+reference and news pages (mostly established knowledge or someone else's claim); pages whose text names a
+randomised, placebo-controlled or systematic-review design that the predicted evidence level missed; and
+pages whose evidence level, or claims whose strength, score below ``flag_min_level_score`` / ``flag_min_score``."""
 
 
-def exaggeration_flags(claims: list[dict], evidence: dict, evidence_cues: list[str], *, min_score: float,
-                       min_level_score: float) -> list[dict]:
-    """Flags (:data:`FLAG_RULES`) for a page's ``claims`` given its evidence-level prediction and cues."""
+def exaggeration_flags(claims: list[dict], labels: dict, evidence_cues: list[str], *, min_score: float,
+                       min_level_score: float, lead_chars: int) -> list[dict]:
+    """Flags (:data:`FLAG_RULES`) for a page's ``claims`` given its predicted ``labels`` and evidence cues.
+
+    Only the page's main claims count: finding sentences that start within its first ``lead_chars``
+    characters (headline and opening), where a page states what it found; later sentences are mostly
+    background, quotes and caveats.
+    """
+    evidence = labels["evidence_level"]
     level = evidence["label"]
     if level not in WEAK_EVIDENCE or evidence["score"] < min_level_score:
         return []
     if level != "preclinical" and set(evidence_cues) & set(STRONG_DESIGN_CUES):
         return []
+    if level == "unsupported" and labels["source_type"]["label"] not in PROMOTERS:
+        return []
     flags = []
     for claim in claims:  # in page order: the first flags are the ones a reader meets first
         sentence, strength = claim["sentence"], claim["strength"]
-        if claim["score"] < min_score or _PHRASE["negation"].search(sentence) \
-                or _PHRASE["animal_cell"].search(sentence):
+        if claim["start"] >= lead_chars or claim["score"] < min_score or not _PHRASE["health"].search(sentence) \
+                or any(_PHRASE[name].search(sentence) for name in _NOT_FLAGGED):
             continue
         if level == "preclinical":
-            if strength in ("direct_causal", "conditional_causal") and _PHRASE["human"].search(sentence):
-                flags.append({"kind": "human_inference", "sentence": sentence, "evidence_level": level,
-                              "strength": strength, "score": claim["score"]})
-        elif strength == "direct_causal":
-            flags.append({"kind": "causal_claim", "sentence": sentence, "evidence_level": level,
-                          "strength": strength, "score": claim["score"]})
+            kind = "human_inference" if strength in ("direct_causal", "conditional_causal") \
+                and _PHRASE["human"].search(sentence) and _PHRASE["benefit"].search(sentence) else None
+        else:
+            kind = "causal_claim" if strength == "direct_causal" and (_PHRASE["benefit"].search(sentence) or (
+                level == "observational" and _PHRASE["risk"].search(sentence))) else None
+        if kind:
+            flags.append({"kind": kind, "sentence": sentence, "evidence_level": level, "strength": strength,
+                          "score": claim["score"]})
     return flags[:MAX_FLAGS]
 
 
@@ -533,9 +613,10 @@ def annotate_claims(records: list[dict], texts: list[str], embedder_name: str, e
     encoder = embedder if embedder_name == model.embedder else _own_embedder(model.embedder)
     for record, claims in zip(records, page_claims(texts, model, encoder)):
         record["claims"] = claims
-        record["flags"] = exaggeration_flags(claims, record["labels"]["evidence_level"], record["evidence_cues"],
+        record["flags"] = exaggeration_flags(claims, record["labels"], record["evidence_cues"],
                                              min_score=model.settings["flag_min_score"],
-                                             min_level_score=model.settings["flag_min_level_score"])
+                                             min_level_score=model.settings["flag_min_level_score"],
+                                             lead_chars=int(model.settings["flag_lead_chars"]))
 
 
 def claim_lines(prediction: dict, top: int = 5) -> list[str]:

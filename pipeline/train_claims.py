@@ -198,7 +198,7 @@ def export(model: TemperatureScaledClassifier, p: dict, path: Path) -> dict:
         "vocabulary": np.array(fitted.vocabulary_, dtype=str), "phrase_features": np.array(PHRASE_FEATURES),
         "max_gap": np.int64(fitted.max_gap), "embedder": np.array(p["embedder"]),
         **{key: np.float64(p[key]) for key in ("max_chars", "max_sentences", "flag_min_score",
-                                                 "flag_min_level_score")},
+                                                 "flag_min_level_score", "flag_lead_chars")},
     }
     path.parent.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(path, **arrays)

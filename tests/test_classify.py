@@ -177,7 +177,8 @@ def test_batch_keeps_order_and_completes_good_inputs_around_failures(predictor, 
 def test_json_record_has_exactly_the_documented_fields(predictor, files):
     (outcome,) = classify_inputs(predictor, [files["article.html"]])
     record = json_record(outcome)
-    assert list(record) == ["input", "title", "language", "labels", "evidence_cues", "removed", "error"]
+    assert list(record) == ["input", "title", "language", "labels", "evidence_cues", "claims", "flags", "removed",
+                            "error"]
     assert record["input"] == files["article.html"]
     assert record["title"] == "Daily walking lowers blood pressure in older adults, study finds"
     assert record["language"] == "en"
