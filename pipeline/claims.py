@@ -217,7 +217,7 @@ PHRASES = {
                    r"|ten)\b[^.;]{0,80}\bzu\b"
                    r"|\bzur[üu]ckgef[üu]hrt|\bzur[üu]ckzuf[üu]hren|\bhilft\b|\bhelfen\b|\bhalf\b"
                    r"|\berm[öo]glich(?:t|en|te)\b"
-                   r"|\w*ursache\w*|\bverantwortlich f[üu]r\b|\bbeeintr[äa]chtig(?:t|en|te)\b|\bbeeinfluss(?:t"
+                   r"|\b\w*ursache\w*|\bverantwortlich f[üu]r\b|\bbeeintr[äa]chtig(?:t|en|te)\b|\bbeeinfluss(?:t"
                    r"|en|te)\b"
                    r"|\bwirk(?:t|en|te)\b[^.;]{0,60}\baus\b|\bauswirk\w*|\bmach(?:t|en|te)\b[^.;]{0,60}\banf[äa]llig"
                    r"|\bverst[äa]rk(?:t|en|te|ung)\b|\bcontribuy\w*|\bcontribuisc\w*|\bafecta\w*|\bayuda\w*"
@@ -243,8 +243,8 @@ PHRASES = {
                       r"|\b(?:zunahme|abnahme|anstieg|r[üu]ckgang) (?:der|des|von)\b"
                       r"|\b(?:aumento|disminuci[óo]n|reducci[óo]n|riduzione|diminuzione) (?:del|de la|de los"
                       r"|della|dei)\b",
-    "efficacy": r"\beffective\w*|\befficac\w+|\bbenefi\w+|(?<!\bin )\beffects?\b|\bimpacts?\b|\bworks?\b"
-                r"|\befficace\w*|\bb[ée]n[ée]fi\w+|(?<!\ben )(?<!\bcet )\beffets?\b|\bwirksam\w*|\bwirkung\w*"
+    "efficacy": r"\beffective\w*|\befficac\w+|\bbenefi\w+|\beffects?\b(?<!\bin effect)(?<!\bin effects)|\bimpacts?\b|\bworks?\b"
+                r"|\befficace\w*|\bb[ée]n[ée]fi\w+|\beffets?\b(?<!\ben effet)(?<!\ben effets)(?<!\bcet effet)|\bwirksam\w*|\bwirkung\w*"
                 r"|\bwirkt\b|\bhilft\b"
                 r"|\bvorteil\w*|\beficac\w+|\befect\w*|\beffett\w*",
     "negation": r"\bnot?\b|n't\b|\bnone\b|\bneither\b|\bwithout\b|\bne\b|\bn'|\bpas\b|\baucun\w*|\bsans\b"
@@ -326,7 +326,8 @@ PHRASES = {
                r"|\b(?:mejor|reduc|cur|previen|proteg|alivi|ayud|eficaz|miglior|ridu|guarisc|protegg|allevi"
                r"|aiut|efficac)\w*",
 }
-_PHRASE = {name: re.compile(rx, _I) for name, rx in PHRASES.items()}
+_PHRASE = {name: re.compile(rx, re.UNICODE) for name, rx in PHRASES.items()}
+"""Compiled without IGNORECASE, two to three times faster: every search runs on lowercased text."""
 FEATURE_PHRASES = ("modal", "hedge", "association", "predictor", "risk", "comparative", "causal_verb",
                    "outcome_change", "efficacy", "negation", "no_difference", "recommendation", "figures", "finding_frame")
 """Phrase cues that are features of the strength model (in this order, after the concept grams)."""
@@ -340,7 +341,8 @@ def phrase_features(sentences: list[str]) -> np.ndarray:
     """One row per sentence: each phrase cue present (0/1), their :data:`_INTERACTIONS` and the log word count."""
     out = np.zeros((len(sentences), len(PHRASE_FEATURES)))
     for row, sentence in enumerate(sentences):
-        hits = {name: float(bool(_PHRASE[name].search(sentence))) for name in FEATURE_PHRASES}
+        low = sentence.lower()
+        hits = {name: float(bool(_PHRASE[name].search(low))) for name in FEATURE_PHRASES}
         out[row] = [*hits.values(), *(hits[a] * hits[b] for a, b in _INTERACTIONS), np.log1p(len(sentence.split()))]
     return out
 
@@ -352,8 +354,10 @@ def rule_strength(sentence: str) -> str:
     word) with a hedge or modal → ``conditional_causal``, without → ``direct_causal``; else a comparison
     or a change in an outcome → ``correlational``; else ``no_relation``.
     """
+    low = sentence.lower()
+
     def has(name: str) -> bool:
-        return bool(_PHRASE[name].search(sentence))
+        return bool(_PHRASE[name].search(low))
 
     if has("association") or has("predictor"):
         return "correlational"
@@ -432,14 +436,14 @@ def is_finding(sentence: str) -> bool:
     if not MIN_FINDING_WORDS <= words <= MAX_FINDING_WORDS or sentence.rstrip().endswith("?") \
             or _FIRST_PERSON.search(sentence):
         return False
-    frame = bool(_PHRASE["finding_frame"].search(sentence))
-    if _PHRASE["recommendation"].search(sentence) and not frame:
+    claim, low = _PURPOSE.sub(" ", sentence).lower(), sentence.lower()
+    strong = any(_PHRASE[name].search(claim) for name in STRONG_RELATION_CUES)
+    if not strong and not any(_PHRASE[name].search(claim) for name in WEAK_RELATION_CUES):
+        return False  # most sentences stop here: the cheaper test first
+    frame = bool(_PHRASE["finding_frame"].search(low))
+    if _PHRASE["recommendation"].search(low) and not frame:
         return False
-    claim = _PURPOSE.sub(" ", sentence)
-    if any(_PHRASE[name].search(claim) for name in STRONG_RELATION_CUES):
-        return True
-    return any(_PHRASE[name].search(claim) for name in WEAK_RELATION_CUES) \
-        and (frame or bool(_PHRASE["health"].search(sentence) or _PHRASE["human"].search(sentence)))
+    return strong or frame or bool(_PHRASE["health"].search(low) or _PHRASE["human"].search(low))
 
 
 def finding_spans(text: str, max_chars: int, max_sentences: int) -> list[tuple[int, int]]:
@@ -553,16 +557,16 @@ def exaggeration_flags(claims: list[dict], labels: dict, evidence_cues: list[str
         return []
     flags = []
     for claim in claims:  # in page order: the first flags are the ones a reader meets first
-        sentence, strength = claim["sentence"], claim["strength"]
-        if claim["start"] >= lead_chars or claim["score"] < min_score or not _PHRASE["health"].search(sentence) \
-                or any(_PHRASE[name].search(sentence) for name in _NOT_FLAGGED):
+        sentence, strength, low = claim["sentence"], claim["strength"], claim["sentence"].lower()
+        if claim["start"] >= lead_chars or claim["score"] < min_score or not _PHRASE["health"].search(low) \
+                or any(_PHRASE[name].search(low) for name in _NOT_FLAGGED):
             continue
         if level == "preclinical":
             kind = "human_inference" if strength in ("direct_causal", "conditional_causal") \
-                and _PHRASE["human"].search(sentence) and _PHRASE["benefit"].search(sentence) else None
+                and _PHRASE["human"].search(low) and _PHRASE["benefit"].search(low) else None
         else:
-            kind = "causal_claim" if strength == "direct_causal" and (_PHRASE["benefit"].search(sentence) or (
-                level == "observational" and _PHRASE["risk"].search(sentence))) else None
+            kind = "causal_claim" if strength == "direct_causal" and (_PHRASE["benefit"].search(low) or (
+                level == "observational" and _PHRASE["risk"].search(low))) else None
         if kind:
             flags.append({"kind": kind, "sentence": sentence, "evidence_level": level, "strength": strength,
                           "score": claim["score"]})

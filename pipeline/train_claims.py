@@ -45,9 +45,8 @@ from pipeline.errors import PagetagError  # noqa: E402
 from pipeline.model import TemperatureScaledClassifier  # noqa: E402
 from pipeline.params import load_params  # noqa: E402
 
-FR_DE_SOURCES = ("sources/frcore.jsonl", "sources/gnad10k.jsonl", "sources/de_web.jsonl", "translations.jsonl",
-                 "contrast.jsonl", "sources/fakehealth.jsonl")
-"""Files of ``data_dir`` whose texts labelled sentences and checked pages may come from."""
+EXTRA_SOURCES = ("translations.jsonl", "contrast.jsonl")
+"""Files of ``data_dir`` read for labelled sentences besides ``sources/*.jsonl``."""
 
 
 def sentence_sha1(sentence: str) -> str:
@@ -68,10 +67,9 @@ def read_corpus(path: str | Path) -> tuple[list[str], np.ndarray]:
 
 
 def read_texts(data_dir: Path, ids: set[str]) -> dict[str, str]:
-    """The raw ``text`` of every wanted id, from the files of :data:`FR_DE_SOURCES`."""
+    """The raw ``text`` of every wanted id, from ``sources/*.jsonl`` and :data:`EXTRA_SOURCES` of ``data_dir``."""
     texts = {}
-    for name in FR_DE_SOURCES:
-        path = data_dir / name
+    for path in [*sorted((data_dir / "sources").glob("*.jsonl")), *(data_dir / name for name in EXTRA_SOURCES)]:
         if path.exists():
             texts.update({doc["id"]: doc["text"] for doc in read_jsonl(path) if doc["id"] in ids})
     missing = ids - set(texts)

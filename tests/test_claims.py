@@ -5,8 +5,8 @@ Every sentence and page here is written for the tests (English, French, German).
 
 from __future__ import annotations
 
-import csv
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -219,44 +219,30 @@ def test_claim_lines_show_strongest_claims_and_flags():
     assert lines[2:] == ["    exaggeration flags: 1", f"      causal_claim (evidence: observational): {CAUSAL}"]
 
 
+PAGES = {"frcore:test:1": ("fr", "La consommation de café est associée à un risque plus faible de diabète. "
+                                 "Ce médicament réduit les crises de migraine chez les adultes."),
+         "frcore:test:2": ("fr", "La marche quotidienne pourrait réduire la tension artérielle. "
+                                 "L'étude a inclus 300 adultes de quatre hôpitaux."),
+         "de_web:1": ("de", "Tägliches Gehen könnte den Blutdruck älterer Menschen senken. "
+                            "Das Medikament senkt die Zahl der Migräneanfälle bei Erwachsenen."),
+         "de_web:2": ("de", "Der Kaffeekonsum ist mit einem geringeren Diabetesrisiko assoziiert. "
+                            "Die Studie umfasste 300 Erwachsene aus vier Kliniken.")}
+
+
 def _write_stage_inputs(root):
-    """A tiny corpus, French/German pages, labels and params for the claims stage (no ../shared)."""
-    english = [(s, {"correlational": 3, "conditional_causal": 2, "direct_causal": 1, "no_relation": 0}[v[1]])
-               for s, v in SENTENCES.items() if v[0] == "en"]
-    english += [("Smoking was linked to a higher risk of stroke in men.", 3),
-                ("Regular exercise was associated with better sleep.", 3),
-                ("Vitamin D might improve mood in winter.", 2), ("Fish oil could lower triglycerides.", 2),
-                ("Aspirin prevents a second heart attack.", 1), ("The vaccine protects children from measles.", 1),
-                ("Most participants were women aged 40 to 60.", 0), ("Follow-up lasted two years.", 0)]
-    corpus = root / "claims.csv"
-    with open(corpus, "w", encoding="utf-8", newline="") as fh:
-        csv.writer(fh).writerows([("sentence", "label"), *(english * 2)])
+    """French/German pages written here, the claims inputs (tests/claims_factory.py) and a params file."""
+    from claims_factory import write_claims_inputs
+
     data = root / "data"
     (data / "sources").mkdir(parents=True)
-    pages = {"frcore:test:1": ("fr", "La consommation de café est associée à un risque plus faible de diabète. "
-                                     "Ce médicament réduit les crises de migraine chez les adultes."),
-             "de_web:1": ("de", "Tägliches Gehen könnte den Blutdruck älterer Menschen senken. "
-                                "Das Medikament senkt die Zahl der Migräneanfälle bei Erwachsenen.")}
-    with open(data / "sources" / "frcore.jsonl", "w", encoding="utf-8") as fh:
-        for page_id, (lang, text) in pages.items():
-            fh.write(json.dumps({"id": page_id, "lang": lang, "text": text}) + "\n")
-    rows = []
-    for page_id, (lang, text) in pages.items():
-        for start, end in sentence_spans(text):
-            sentence = text[start:end]
-            rows.append({"id": page_id, "lang": lang, "start": start, "end": end, "sample": "random",
-                         "sha1": __import__("hashlib").sha1(sentence.encode()).hexdigest(), "finding": True,
-                         "label": rule_strength(sentence)})
-    rows = rows * 3  # enough rows for page-grouped folds
-    labels = root / "labels.jsonl"
-    labels.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
-    params = {"data_dir": str(data), "claims": {
-        "corpus": str(corpus), "labels": str(labels), "flag_checks": str(root / "flags.jsonl"),
-        "embedder": "usem3-static", "folds": 2, "inner_folds": 2, "seed": 1, "grid": {"C": [0.5]}, "max_gap": 3,
-        "min_df": 1, "emb_weight": 0.3, "rule_weight": 3.0, "fr_de_weight": 3.0, "max_chars": 5000,
-        "max_sentences": 10, "flag_min_score": 0.6, "flag_min_level_score": 0.6, "flag_lead_chars": 500,
-        "out": str(root / "claims.npz"), "metrics_out": str(root / "claims.json"), "plots_dir": str(root / "plots")}}
-    (root / "params.yaml").write_text(yaml.safe_dump(params), encoding="utf-8")
+    (data / "sources" / "frcore.jsonl").write_text(
+        "".join(json.dumps({"id": i, "lang": lang, "text": text}) + "\n" for i, (lang, text) in PAGES.items()),
+        encoding="utf-8")
+    with open(Path(__file__).resolve().parent.parent / "params.yaml", encoding="utf-8") as fh:
+        claims = yaml.safe_load(fh)["claims"]
+    claims.update(write_claims_inputs(root, data), out=str(root / "claims.npz"),
+                  metrics_out=str(root / "claims.json"), plots_dir=str(root / "plots"))
+    (root / "params.yaml").write_text(yaml.safe_dump({"data_dir": str(data), "claims": claims}), encoding="utf-8")
     return root / "params.yaml"
 
 
@@ -266,9 +252,9 @@ def test_claims_stage_end_to_end(tmp_path):
     assert main(["--params", str(_write_stage_inputs(tmp_path))]) == 0
     metrics = json.loads((tmp_path / "claims.json").read_text(encoding="utf-8"))
     assert metrics["english_cv"]["n"] == 24 and 0 <= metrics["english_cv"]["macro_f1"] <= 1
-    assert metrics["fr_de_cv"]["n"] == 12 and set(metrics["fr_de_cv"]["per_language"]) == {"fr", "de"}
-    assert metrics["model"]["trained_on"] == {"english": 24, "fr_de": 12}
-    assert metrics["finding_detector"]["random_sample"]["n"] == 12
+    assert metrics["fr_de_cv"]["n"] == 8 and set(metrics["fr_de_cv"]["per_language"]) == {"fr", "de"}
+    assert metrics["model"]["trained_on"] == {"english": 24, "fr_de": 8}
+    assert metrics["finding_detector"]["random_sample"]["n"] == 8
     assert (tmp_path / "plots" / "claims_confusion_en.png").stat().st_size > 0
     model = ClaimModel.load(tmp_path / "claims.npz")
     assert sorted(model.classes) == sorted(STRENGTHS) and model.settings["flag_lead_chars"] == 500
@@ -279,7 +265,7 @@ def test_claims_stage_detects_changed_text(tmp_path):
     from pipeline.train_claims import main
 
     params = _write_stage_inputs(tmp_path)
-    labels = tmp_path / "labels.jsonl"
+    labels = tmp_path / "claims_labels.jsonl"
     rows = [json.loads(line) for line in labels.read_text(encoding="utf-8").splitlines()]
     rows[0]["sha1"] = "0" * 40
     labels.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
