@@ -17,6 +17,7 @@ from typing import BinaryIO, Iterable, Iterator
 
 import numpy as np
 
+from pipeline.claims import claim_lines
 from pipeline.engines import PageOutcome, in_input_order, open_engine, run_engine
 from pipeline.engines import read_and_clean  # noqa: F401 (the per-input step, re-exported for callers)
 from pipeline.errors import PagetagError, display_name
@@ -175,6 +176,7 @@ def json_record(outcome: PageOutcome) -> dict:
     page, prediction = outcome.page, outcome.prediction
     record = {"input": name, "title": page.title, "language": page.language,
               "labels": prediction["labels"], "evidence_cues": prediction["evidence_cues"],
+              "claims": prediction["claims"], "flags": prediction["flags"],
               "removed": len(page.removed), "warnings": outcome.warnings, "error": None}
     if outcome.explanation is not None:
         record["explain"] = {"removed": [{"text": r.text, "reason": r.reason, "signals": r.signals} for r in page.removed],
@@ -205,8 +207,9 @@ def explanation_lines(outcome: PageOutcome, width: int = 110) -> list[str]:
     """The ``--explain`` block printed under a table row."""
     page, prediction = outcome.page, outcome.prediction
     lines = [f"    title: {page.title or '-'}",
-             f"    evidence cues: {', '.join(prediction['evidence_cues']) or 'none'}",
-             f"    removed boilerplate: {len(page.removed)}"]
+             f"    evidence cues: {', '.join(prediction['evidence_cues']) or 'none'}"]
+    lines += [_shorten(line, width) for line in claim_lines(prediction)]
+    lines.append(f"    removed boilerplate: {len(page.removed)}")
     lines += [_shorten(f"      [{item.reason}] {item.text}", width) for item in page.removed]
     for head in HEADS:
         lines.append(f"    why {head} = {prediction['labels'][head]['label']}:")

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from pipeline.claims import annotate_claims
 from pipeline.clean import CleanResult
 from pipeline.cues import cue_features, evidence_cues
 from pipeline.embed import embed_views, load_embedder
@@ -62,7 +63,7 @@ class Predictor:
         return self.heads.predict_proba(languages, blocks)
 
     def classify(self, results: list[CleanResult]) -> list[dict]:
-        """One dict per result: ``labels`` (per head: label, score, scores) and ``evidence_cues``."""
+        """Per result: ``labels`` (per head: label, score, scores), ``evidence_cues``, ``claims`` and ``flags``."""
         if not results:
             return []
         probas = self.probabilities([r.text for r in results], [r.language for r in results],
@@ -76,4 +77,5 @@ class Predictor:
                 labels[head] = {"label": classes[best], "score": round(float(p[best]), 4),
                                 "scores": {c: round(float(v), 4) for c, v in zip(classes, p)}}
             out.append({"labels": labels, "evidence_cues": evidence_cues(result.text)})
+        annotate_claims(out, [r.text for r in results], self.embedder_name, self.embedder)  # claims, flags
         return out

@@ -191,7 +191,8 @@ def test_strict_language_refuses_uncovered_languages(predictor, files):
 def test_json_record_has_exactly_the_documented_fields(predictor, files):
     (outcome,) = classify_inputs(predictor, [files["article.html"]])
     record = json_record(outcome)
-    assert list(record) == ["input", "title", "language", "labels", "evidence_cues", "removed", "warnings", "error"]
+    assert list(record) == ["input", "title", "language", "labels", "evidence_cues", "claims", "flags", "removed",
+                            "warnings", "error"]
     assert record["warnings"] == []
     assert record["input"] == files["article.html"]
     assert record["title"] == "Daily walking lowers blood pressure in older adults, study finds"

@@ -23,8 +23,9 @@ import pandas as pd
 import pytest
 import yaml
 
+from claims_factory import write_claims_inputs
 from corpus_factory import REPO_PARAMS, tiny_params, write_corpus, write_params
-from pipeline import clean_corpus, embed, evaluate, prepare, train
+from pipeline import clean_corpus, embed, evaluate, prepare, train, train_claims
 from pipeline import params as params_module
 from pipeline.labels import HEADS, LABELS
 from pipeline.model import PageClassifier
@@ -32,7 +33,7 @@ from pipeline.model import PageClassifier
 ROOT = Path(__file__).resolve().parent.parent
 DVC_YAML = ROOT / "dvc.yaml"
 STAGES = (("prepare", prepare), ("clean", clean_corpus), ("embed", embed), ("train", train),
-          ("evaluate", evaluate))
+          ("evaluate", evaluate), ("claims", train_claims))
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning", "ignore::FutureWarning",
                                         "ignore::DeprecationWarning")
@@ -64,7 +65,7 @@ def leaf_paths(tree: dict, prefix: tuple = ()) -> list[tuple]:
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
-    """Run all five stages once on the tiny corpus; return paths, stdout and timings."""
+    """Run all six stages once on the tiny corpus; return paths, stdout and timings."""
     import datasets
 
     from pipeline.static_use import StaticUSE
@@ -73,6 +74,7 @@ def run(tmp_path_factory):
     work = tmp_path_factory.mktemp("stages")
     corpus = write_corpus(work / "shared_corpus")
     params = tiny_params(corpus.data_dir)
+    params["claims"].update(write_claims_inputs(work / "claims_inputs", corpus.data_dir))
     params_path = write_params(work / "params.yaml", params)
     seen: set = set()
     logs, seconds = {}, {}
@@ -224,7 +226,7 @@ def test_dvc_stage_params_exist_and_train_changes_do_not_rerun_embed():
     spec = yaml.safe_load(DVC_YAML.read_text(encoding="utf-8"))
     params = yaml.safe_load(REPO_PARAMS.read_text(encoding="utf-8"))
     stages = spec["stages"]
-    assert list(stages) == ["prepare", "clean", "embed", "train", "evaluate"]
+    assert list(stages) == ["prepare", "clean", "embed", "train", "evaluate", "claims"]
 
     def param_refs(stage):
         return [p for entry in stages[stage].get("params", [])
