@@ -31,6 +31,7 @@ from tqdm import tqdm
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from benchmarks.extraction import publish  # noqa: E402
 from pipeline.claims import ClaimModel, exaggeration_flags  # noqa: E402
 from pipeline.clean import clean_text  # noqa: E402
 from pipeline.errors import InputError  # noqa: E402
@@ -167,9 +168,7 @@ def main(argv: list[str] | None = None) -> int:
         draw(args)
         return 0
     report = verify(args)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(report, encoding="utf-8")
-    print(report)
+    publish(report, args.out)
     return 0
 
 

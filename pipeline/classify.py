@@ -92,8 +92,9 @@ def classify_batch(predictor, outcomes: list[PageOutcome], *, explain: bool = Fa
     for outcome, prediction in zip(ready, predictions):
         outcome.prediction = prediction
     if explain and ready:
-        for outcome, explanation in zip(ready, weighty_sentences(predictor, ready)):
-            outcome.explanation = explanation
+        for outcome, sentences in zip(ready, weighty_sentences(predictor, ready)):
+            label = outcome.prediction["labels"]["source_type"]["label"]
+            outcome.explanation = {"sentences": sentences, "page_evidence": predictor.page_reasons(outcome.page, label)}
     return outcomes
 
 
@@ -180,7 +181,7 @@ def json_record(outcome: PageOutcome) -> dict:
               "removed": len(page.removed), "warnings": outcome.warnings, "error": None}
     if outcome.explanation is not None:
         record["explain"] = {"removed": [{"text": r.text, "reason": r.reason, "signals": r.signals} for r in page.removed],
-                             "sentences": outcome.explanation}
+                             **outcome.explanation}
     return record
 
 
@@ -211,10 +212,14 @@ def explanation_lines(outcome: PageOutcome, width: int = 110) -> list[str]:
     lines += [_shorten(line, width) for line in claim_lines(prediction)]
     lines.append(f"    removed boilerplate: {len(page.removed)}")
     lines += [_shorten(f"      [{item.reason}] {item.text}", width) for item in page.removed]
+    explanation = outcome.explanation or {}
     for head in HEADS:
         lines.append(f"    why {head} = {prediction['labels'][head]['label']}:")
+        if head == "source_type":
+            lines += [_shorten(f"      page: {item['meaning']} (+{item['weight']:.2f})", width)
+                      for item in explanation.get("page_evidence", [])]
         lines += [_shorten(f"      {item['score']:.2f}  {item['text']}", width)
-                  for item in (outcome.explanation or {}).get(head, [])]
+                  for item in explanation.get("sentences", {}).get(head, [])]
     return lines
 
 

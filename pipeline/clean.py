@@ -80,6 +80,10 @@ LABEL_MAX_WORDS = 6
 SNIPPET_MAX_WORDS = 60
 SHORT_PARAGRAPH_WORDS = 8
 MIN_MAIN_TEXT_WORDS = 5
+_UNSPACED_CHAR = re.compile(r"[\u0e00-\u0e7f\u0e80-\u0eff\u1000-\u109f\u1780-\u17ff\u3040-\u30ff\u3400-\u4dbf"
+                            r"\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
+"""Letters of scripts written without spaces between words (Thai, Lao, Burmese, Khmer, kana, CJK, Hangul)."""
+UNSPACED_CHARS_PER_WORD = 2
 """Fewer words extracted from a page means only menus or buttons were found."""
 MIN_DUPLICATE_WORDS = 25
 MIN_DUPLICATE_SENTENCE_CHARS = 100
@@ -1183,6 +1187,12 @@ def clean_text(
                        removed=cleaner.removed, stats=stats)
 
 
+def word_count(text: str) -> int:
+    """Words of ``text``: space-separated words, plus about one per two letters of scripts without spaces."""
+    unspaced = len(_UNSPACED_CHAR.findall(text))
+    return len(text.split()) + unspaced // UNSPACED_CHARS_PER_WORD
+
+
 def _has_prose(text: str) -> bool:
     """True when some line reads as a sentence of an article (not menus or buttons)."""
     return any(len(line.split()) >= 12 and line.rstrip()[-1] in _SENTENCE_END for line in text.splitlines() if line.strip())
@@ -1235,7 +1245,7 @@ def clean_html(html: str, *, url: str | None = None, input: str = "",
         if balanced is not None and _has_prose(balanced.text) and (
                 result is None or len(balanced.text) >= RECALL_FALLBACK_RATIO * len(result.text)):
             result = balanced
-    if result is None or len(result.text.split()) < MIN_MAIN_TEXT_WORDS:
+    if result is None or word_count(result.text) < MIN_MAIN_TEXT_WORDS:
         raise InputError(f"no main text could be extracted from {label}")
     result.page = page_evidence(tree, url)
     return result

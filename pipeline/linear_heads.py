@@ -82,6 +82,24 @@ class LinearHeads:
                                                             proba["topic"], self.classes("topic"))
         return proba
 
+    def contributions(self, head: str, block_name: str, block: np.ndarray, label: str) -> dict[str, float] | None:
+        """How much each column of one scaled block (one document's row) raises ``label``'s score over the
+        average label's score; None when ``head`` does not use the block."""
+        offset = 0
+        for spec in self.heads[head]["blocks"]:
+            width = len(spec["columns"])
+            if spec["name"] == block_name and spec["kind"] == "scale":
+                key = f"{head}/{block_name}"
+                z = np.clip((np.asarray(block, dtype=np.float64) - self.arrays[f"{key}/mean"]) / self.arrays[f"{key}/scale"],
+                            -(spec.get("clip") or np.inf), spec.get("clip") or np.inf)
+                weights = self.arrays[f"{head}/coef"][:, offset:offset + width]
+                if weights.shape[0] == 1:
+                    weights = np.vstack([-weights, weights])
+                k = self.classes(head).index(label)
+                return dict(zip(spec["columns"], (weights[k] - weights.mean(axis=0)) * z))
+            offset += width
+        return None
+
     def _head_proba(self, head: str, langs: np.ndarray, blocks: dict[str, np.ndarray]) -> np.ndarray:
         spec, parts = self.heads[head], []
         for block in spec["blocks"]:

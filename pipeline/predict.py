@@ -18,6 +18,7 @@ from pipeline.errors import PagetagError
 from pipeline.labels import HEADS
 from pipeline.lang import SUPPORTED_LANGUAGES
 from pipeline.linear_heads import HEADS_FILE, LinearHeads
+from pipeline.page_features import FEATURE_DOCS
 from pipeline.page_features import FEATURE_NAMES as PAGE_FEATURES
 
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parent.parent / "models"
@@ -61,6 +62,19 @@ class Predictor:
                              dtype=np.float64).reshape(len(texts), -1),
         }
         return self.heads.predict_proba(languages, blocks)
+
+    def page_reasons(self, result: CleanResult, label: str, top: int = 3) -> list[dict]:
+        """The page evidence that most raised the predicted source type: present features of the page's HTML
+        with the largest positive contribution to ``label`` (``feature``, ``meaning``, ``weight``)."""
+        if not result.page:
+            return []
+        row = np.array([float(result.page.get(name, 0.0)) for name in PAGE_FEATURES])
+        weights = self.heads.contributions("source_type", "page", row, label) or {}
+        present = [(name, w) for name, w in weights.items()
+                   if w > 0 and result.page.get(name) and name != "page_present"]
+        present.sort(key=lambda item: -item[1])
+        return [{"feature": name, "meaning": FEATURE_DOCS[name.removeprefix("page_")], "weight": round(float(w), 3)}
+                for name, w in present[:top]]
 
     def classify(self, results: list[CleanResult]) -> list[dict]:
         """Per result: ``labels`` (per head: label, score, scores), ``evidence_cues``, ``claims`` and ``flags``."""

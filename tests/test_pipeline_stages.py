@@ -68,7 +68,7 @@ def run(tmp_path_factory):
     """Run all six stages once on the tiny corpus; return paths, stdout and timings."""
     import datasets
 
-    from pipeline.static_use import StaticUSE
+    from pipeline.use_encoders import StaticUSE
 
     StaticUSE()  # build the token table (first use on a new machine) before any stage is timed
     work = tmp_path_factory.mktemp("stages")

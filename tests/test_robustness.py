@@ -323,9 +323,6 @@ def test_a_huge_page_is_cut_for_extraction_and_says_so(tmp_path, monkeypatch):
     assert len(outcome.page.text) < limit
 
 
-@pytest.mark.xfail(strict=True, reason="pipeline/clean.py counts main-text words with str.split(), so a short "
-                                       "page in a script without spaces has 'no main text' (lead: count "
-                                       "characters for CJK/Thai)")
 @pytest.mark.parametrize("text", ["十分な睡眠は心臓の健康に大切です。大人は毎晩七時間以上眠ることが勧められています。",
                                   "充足的睡眠对心脏健康很重要。成年人每晚应该睡七个小时以上。",
                                   "การนอนหลับที่เพียงพอช่วยให้หัวใจแข็งแรง ผู้ใหญ่ควรนอนหลับอย่างน้อยเจ็ดชั่วโมงต่อคืน"],
@@ -335,3 +332,11 @@ def test_short_pages_without_spaces_have_main_text(tmp_path, text):
     path.write_text(f"<html><body><article><p>{text}</p></article></body></html>", encoding="utf-8")
     outcome = read_and_clean(str(path))
     assert outcome.error is None, outcome.error
+
+
+def test_a_few_unspaced_letters_are_still_no_main_text(tmp_path):
+    path = tmp_path / "menu.html"
+    path.write_text("<html><body><nav><a href='/'>ホーム</a></nav><article><p>お知らせ</p></article></body></html>",
+                    encoding="utf-8")
+    outcome = read_and_clean(str(path))
+    assert outcome.page is None and "no main text" in outcome.error
