@@ -16,6 +16,7 @@ import argparse
 import gzip
 import json
 import re
+import shlex
 import sys
 import time
 from collections import Counter
@@ -204,7 +205,8 @@ def markdown_report(results: dict[str, dict[str, dict[str, float]]], counts: dic
 
 def command_line(script: str, argv: list[str] | None) -> str:
     """The command that produced a report, as it is printed in it."""
-    return " ".join(["python", f"benchmarks/{script}", *(argv if argv is not None else sys.argv[1:])])
+    return " ".join(shlex.quote(a) for a in ["python", f"benchmarks/{script}",
+                                              *(argv if argv is not None else sys.argv[1:])])
 
 
 def publish(report: str, out: Path | None) -> None:

@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import gzip
 import os
-import shlex
 import socket
 import subprocess
 import sys
@@ -35,7 +34,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO), str(REPO / "tests")]
 
-from benchmarks.extraction import publish  # noqa: E402
+from benchmarks.extraction import command_line, publish  # noqa: E402
 from benchmarks.memory import PeakMemory  # noqa: E402
 from benchmarks.throughput import bench_pages  # noqa: E402
 from fuzz_inputs import contract_violations, fault_routes, make_files, make_urls  # noqa: E402
@@ -172,7 +171,7 @@ def run(args: argparse.Namespace) -> str:
                                               timeout=args.timeout, startup=args.startup))
             print(f"{engine}: {crash.problems}", file=sys.stderr)
             parts.append(crash)
-    command = "python " + " ".join(shlex.quote(a) for a in [f"benchmarks/{Path(__file__).name}", *sys.argv[1:]])
+    command = command_line(Path(__file__).name, None)
     lines = [
         "# Fuzz: the output contract under bad inputs, network faults, a crawl and repeated batches", "",
         f"Command: `{command}`  ",

@@ -19,7 +19,6 @@ import argparse
 import gzip
 import os
 import resource
-import shlex
 import statistics
 import subprocess
 import sys
@@ -35,7 +34,7 @@ import trafilatura
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from benchmarks.extraction import publish  # noqa: E402
+from benchmarks.extraction import command_line, publish  # noqa: E402
 from benchmarks.memory import PeakMemory  # noqa: E402
 from pipeline.classify import MICRO_BATCH, classify_batch, classify_inputs, read_and_clean  # noqa: E402
 from pipeline.clean import clean_html  # noqa: E402
@@ -226,7 +225,7 @@ def run(args: argparse.Namespace) -> str:
     baseline = stages[0].seconds
     embed_share = stages[2].seconds / stages[4].seconds
     one, default, threads, dask, _ = (stage.pages_per_second for stage in engines)
-    command = "python " + " ".join(shlex.quote(a) for a in [f"benchmarks/{Path(__file__).name}", *sys.argv[1:]])
+    command = command_line(Path(__file__).name, None)
     lines = [
         "# Throughput: pagetag classify vs. plain trafilatura extraction", "",
         f"Command: `{command}`  ",
