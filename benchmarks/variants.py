@@ -144,7 +144,7 @@ def markdown(rows: list[dict], command: str) -> str:
     for head in dict.fromkeys(r["head"] for r in rows):
         lines += [f"## {head}", "", "| variant | en | fr | de | gold (all languages) | translation consistency | "
                   "selection score |", "|---|---|---|---|---|---|---|"]
-        for r in (r for r in rows if r["head"] == head):
+        for r in (r for r in rows if r["head"] == head and "val_gold_per_language" in r):
             per = r["val_gold_per_language"]
             lines.append(f"| {r['variant']} | " + " | ".join(str(per.get(lang, "·")) for lang in ("en", "fr", "de"))
                          + f" | {r['val_gold_macro_f1']} | {r.get('val_translation_consistency', '·')} "

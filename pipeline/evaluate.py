@@ -5,8 +5,8 @@ per-class scores per head, on gold labels (the primary numbers) and on all real 
 written pages never count), broken down by language and origin; confusion matrices and reliability
 plots; ECE; one-vs-rest AUROC for ``rct`` and ``systematic_review``. Language invariance, measured:
 translation consistency (share of test (page, translation) pairs given the same label), per-language
-gold macro-F1, and leave-one-language-out transfer (each head retrained without one language, tested
-on that language). Page evidence, measured: source type on the labelled real HTML pages of the test
+gold macro-F1, and leave-one-language-out transfer (each head's embedding model retrained without one
+language, tested on that language; the text vote is left out there, it only matches languages it saw). Page evidence, measured: source type on the labelled real HTML pages of the test
 split (grouped by site) with and without the page-evidence block, and every head on the gold test
 pages as plain text (block blanked).
 
@@ -127,8 +127,8 @@ def page_evidence_effect(classifier: PageClassifier, table: pd.DataFrame, X: pd.
     test = (table["split"] == "test").to_numpy()
     out = {"html_pages": {}, "gold_text_only": {}}
     views = {"with_page": X[test], "without_page": blank_pages(X[test])}
-    probas = {name: classifier.predict_proba(frame) for name, frame in views.items()}
     sub = table[test]
+    probas = {name: classifier.predict_proba(frame, sub["clean_text"].tolist()) for name, frame in views.items()}
     html = (sub["origin"] == "html_bench").to_numpy() & (sub["source_type_src"] == "gold").to_numpy()
     classes = np.array(classifier.classes("source_type"))
     y, langs = sub["source_type"].to_numpy(), sub["language"].to_numpy()
@@ -146,6 +146,32 @@ def page_evidence_effect(classifier: PageClassifier, table: pd.DataFrame, X: pd.
         out["gold_text_only"][head] = {name: scores(sub[head].to_numpy()[gold],
                                                     classes[proba[head].argmax(axis=1)][gold])["macro_f1"]
                                        for name, proba in probas.items()}
+    return out
+
+
+def text_vote_effect(classifier: PageClassifier, table: pd.DataFrame, X: pd.DataFrame, with_vote: dict) -> dict:
+    """Per head with a text vote: gold test macro-F1 (all, per language) and translation consistency with the
+    vote (``with_vote``: the committed probabilities) and with the same heads alone."""
+    votes = {head: w for head, w in (classifier.config.get("text_vote") or {}).items() if w}
+    if not votes:
+        return {}
+    test = (table["split"] == "test").to_numpy()
+    alone = PageClassifier(classifier.heads, {**classifier.config, "text_vote": {}}).predict_proba(X[test])
+    out = {}
+    for head, weight in votes.items():
+        rows = table[head][test].notna().to_numpy()
+        sub, classes = table[test][rows], np.array(classifier.classes(head))
+        gold, langs = (sub[f"{head}_src"] == "gold").to_numpy(), sub["language"].to_numpy()
+        pairs = translation_pairs(table, test & table[head].notna().to_numpy())
+        out[head] = {"weight": weight}
+        for name, proba in (("with_vote", with_vote[head][rows]), ("heads_alone", alone[head][rows])):
+            pred, y = classes[proba.argmax(axis=1)], sub[head].to_numpy()
+            row = {"all": scores(y[gold], pred[gold])["macro_f1"]}
+            row.update({lang: scores(y[gold & (langs == lang)], pred[gold & (langs == lang)])["macro_f1"]
+                        for lang in SELECTION_LANGUAGES if (gold & (langs == lang)).any()})
+            if len(pairs):
+                row["consistency"] = round(float(np.mean(pred[pairs[:, 0]] == pred[pairs[:, 1]])), 4)
+            out[head][name] = row
     return out
 
 
@@ -315,6 +341,13 @@ def model_card(summary: dict, detail: dict, table: pd.DataFrame, config: dict, f
         lines += ["", "Every gold test page read as plain text (page-evidence block blanked), macro-F1: " + ", ".join(
             f"{head} {r['without_page']} (with the block where there is HTML: {r['with_page']})"
             for head, r in page["gold_text_only"].items()) + "."]
+    if summary.get("text_vote"):
+        lines += ["", "### Text vote (gold test macro-F1 all / en / fr / de, translation consistency)", "",
+                  "| head | weight | with the vote | heads alone |", "|---|---|---|---|"]
+        for head, r in summary["text_vote"].items():
+            cells = [" / ".join(str(r[name].get(k, "·")) for k in ("all", *SELECTION_LANGUAGES))
+                     + f", {r[name].get('consistency', '·')}" for name in ("with_vote", "heads_alone")]
+            lines.append(f"| {head} | {r['weight']} | " + " | ".join(cells) + " |")
     for directory, probe in detail.get("probes", {}).items():
         lines += ["", f"### Probe pages `{directory}` (written like TAXONOMY.md's worked examples; never trained on)", "",
                   "| page | " + " | ".join(HEADS) + " |", "|---|" + "---|" * len(HEADS)]
@@ -360,7 +393,7 @@ def main(argv=None) -> int:
     plots = Path(p["plots_dir"])
     summary, detail = {}, {}
     test = (table["split"] == "test").to_numpy()
-    probas = classifier.predict_proba(X[test])
+    probas = classifier.predict_proba(X[test], table["clean_text"][test].tolist())
     for head in HEADS:
         summary[head], detail[head] = evaluate_head(head, classifier.classes(head), probas[head], table[test], plots)
         if not args.no_transfer:
@@ -368,6 +401,7 @@ def main(argv=None) -> int:
                                                           params["train"], p["transfer_languages"])
             summary[head]["transfer_drop"] = {k: v["drop"] for k, v in detail[head]["cross_lingual"].items()}
     summary["page_evidence"] = page_evidence_effect(classifier, table, X)
+    summary["text_vote"] = text_vote_effect(classifier, table, X, probas)
     probes = probe_pages(params["train"]["out_dir"], p["probe_dirs"])
     summary["probes"] = {d: {k: v for k, v in r.items() if k != "per_page"} for d, r in probes.items()}
     detail["probes"] = probes

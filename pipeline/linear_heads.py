@@ -2,9 +2,11 @@
 
 Every head is linear once fitted: language centring of the embeddings (a per-language mean, then unit
 length), standard scaling (and clipping) of the cheap and page features, a logistic-regression weight matrix and one
-calibration temperature. :func:`export_heads` (train stage) reads those numbers out of the scikit-learn
-Pipelines into ``models/pagetag_heads.npz``; :class:`LinearHeads` (`pagetag classify`) computes the
-same probabilities from feature arrays. The joblib Pipelines stay the reference and what `evaluate`
+calibration temperature; the text vote (a TF-IDF character n-gram logistic regression whose probabilities are
+blended in with a per-head weight) is a vocabulary, idf weights and one weight matrix per head.
+:func:`export_heads` (train stage) reads those numbers out of the scikit-learn Pipelines into
+``models/pagetag_heads.npz``; :class:`LinearHeads` (`pagetag classify`) computes the same probabilities
+from feature arrays and texts. The joblib Pipelines stay the reference and what `evaluate`
 uses; ``tests/test_linear_heads.py`` checks both agree to 1e-6.
 """
 
@@ -49,6 +51,15 @@ def export_heads(classifier, path: str | Path) -> Path:
         arrays[f"{head}/coef"], arrays[f"{head}/intercept"] = estimator.coef_, estimator.intercept_
         meta["heads"][head] = {"classes": [str(c) for c in final.classes_], "blocks": blocks,
                                "temperature": float(getattr(final, "temperature_", 1.0))}
+    if classifier.text_model is not None:
+        vectorizer = classifier.text_model["vectorizer"]
+        vocabulary = sorted(vectorizer.vocabulary_, key=vectorizer.vocabulary_.get)
+        arrays["text/vocabulary"], arrays["text/idf"] = np.array(vocabulary), vectorizer.idf_.astype(np.float32)
+        meta["text"] = {"ngram_range": list(vectorizer.ngram_range)}
+        for head, model in classifier.text_model["heads"].items():
+            arrays[f"{head}/text_coef"] = model.coef_.astype(np.float32)
+            arrays[f"{head}/text_intercept"] = model.intercept_
+            meta["heads"][head]["text_classes"] = [str(c) for c in model.classes_]
     path = Path(path)
     np.savez_compressed(path, meta=np.array(json.dumps(meta)), **arrays)
     return path
@@ -63,20 +74,32 @@ class LinearHeads:
             self.arrays = {key: data[key] for key in data.files if key != "meta"}
         self.config = meta["config"]
         self.heads = meta["heads"]
+        self.text = meta.get("text")
+        self.vocabulary = {gram: i for i, gram in enumerate(self.arrays["text/vocabulary"].tolist())} \
+            if self.text else {}
 
     def classes(self, head: str) -> list[str]:
         return self.heads[head]["classes"]
 
-    def predict_proba(self, languages: list[str], blocks: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    def predict_proba(self, languages: list[str], blocks: dict[str, np.ndarray],
+                      texts: list[str] | None = None) -> dict[str, np.ndarray]:
         """Per head, probabilities (rows: documents; columns: :meth:`classes`).
 
         ``blocks`` maps each feature block (``embedding``, ``tail``, ``cheap``, ``page``) to its matrix,
-        columns in the order of :func:`pipeline.model.column_groups` (the order they were trained in).
-        Evidence level's ``not_applicable`` follows topic's ``non_health`` as in
-        :meth:`pipeline.model.PageClassifier.predict_proba`.
+        columns in the order of :func:`pipeline.model.column_groups` (the order they were trained in);
+        ``texts`` (clean texts) feed the text vote of the heads that have one. Evidence level's
+        ``not_applicable`` follows topic's ``non_health`` as in :meth:`pipeline.model.PageClassifier.predict_proba`.
         """
         langs = np.asarray(languages, dtype=str)
         proba = {head: self._head_proba(head, langs, blocks) for head in HEADS}
+        votes = {head: weight for head, weight in (self.config.get("text_vote") or {}).items() if weight}
+        if votes:
+            if texts is None:
+                raise ValueError("these heads blend in a text vote: pass the clean texts")
+            rows = [self._tfidf_row(text[:self.config["max_chars"]]) for text in texts]
+            temperatures = self.config.get("text_vote_temperature") or {}
+            for head, weight in votes.items():
+                proba[head] = blend(proba[head], self._text_proba(head, rows), weight, temperatures.get(head, 1.0))
         if self.config.get("couple_not_applicable"):
             proba["evidence_level"] = couple_not_applicable(proba["evidence_level"], self.classes("evidence_level"),
                                                             proba["topic"], self.classes("topic"))
@@ -99,6 +122,27 @@ class LinearHeads:
                 return dict(zip(spec["columns"], (weights[k] - weights.mean(axis=0)) * z))
             offset += width
         return None
+
+    def _tfidf_row(self, text: str) -> tuple[np.ndarray, np.ndarray]:
+        """One text's TF-IDF vector (sublinear tf, l2 norm) as (vocabulary indices, values)."""
+        counts: dict[int, int] = {}
+        for gram in char_wb_ngrams(text, *self.text["ngram_range"]):
+            index = self.vocabulary.get(gram)
+            if index is not None:
+                counts[index] = counts.get(index, 0) + 1
+        index = np.fromiter(counts, dtype=np.int64, count=len(counts))
+        values = (1.0 + np.log(np.fromiter(counts.values(), dtype=np.float64, count=len(counts)))) \
+            * self.arrays["text/idf"][index]
+        return index, values / max(float(np.linalg.norm(values)), 1e-12)
+
+    def _text_proba(self, head: str, rows: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+        """The text vote's probabilities, columns in :meth:`classes` order."""
+        coef = self.arrays[f"{head}/text_coef"]
+        scores = np.stack([coef[:, index] @ values for index, values in rows]) + self.arrays[f"{head}/text_intercept"]
+        if scores.shape[1] == 1:  # binary logistic regression: P(second class) = sigmoid(score)
+            scores = np.hstack([np.zeros_like(scores), scores])
+        order = [self.heads[head]["text_classes"].index(c) for c in self.classes(head)]
+        return softmax(scores)[:, order]
 
     def _head_proba(self, head: str, langs: np.ndarray, blocks: dict[str, np.ndarray]) -> np.ndarray:
         spec, parts = self.heads[head], []
@@ -123,6 +167,28 @@ class LinearHeads:
         if scores.shape[1] == 1:
             scores = np.hstack([-scores, scores])
         return softmax(scores / spec["temperature"])
+
+
+def char_wb_ngrams(text: str, min_n: int, max_n: int) -> list[str]:
+    """scikit-learn's ``char_wb`` analyzer on lowercased text: the character n-grams of each word padded
+    with one space on either side (a word shorter than n counts once, whole)."""
+    grams = []
+    for word in text.lower().split():
+        word = f" {word} "
+        for n in range(min_n, max_n + 1):
+            if len(word) <= n:
+                grams.append(word)
+                break
+            grams.extend(word[i:i + n] for i in range(len(word) - n + 1))
+    return grams
+
+
+def blend(proba: np.ndarray, vote: np.ndarray, weight: float, temperature: float = 1.0) -> np.ndarray:
+    """A head's probabilities with the text vote's blended in (``weight`` of the vote), recalibrated by
+    ``temperature`` (an average of two models is less sure than either: the train stage fits it on
+    validation). Rows sum to 1; the temperature keeps each row's ranking."""
+    mixed = (1.0 - weight) * proba + weight * vote
+    return mixed if temperature == 1.0 else softmax(np.log(np.clip(mixed, 1e-12, None)) / temperature)
 
 
 def softmax(z: np.ndarray) -> np.ndarray:

@@ -26,7 +26,7 @@ from sklearn.preprocessing import StandardScaler
 
 from pipeline.cues import FEATURE_NAMES as CUE_FEATURES
 from pipeline.labels import HEADS
-from pipeline.linear_heads import couple_not_applicable, softmax
+from pipeline.linear_heads import blend, couple_not_applicable, softmax
 from pipeline.page_features import FEATURE_NAMES as PAGE_FEATURES
 
 FEATURE_SETS = ("embedding", "features", "embedding+features")
@@ -99,9 +99,7 @@ class TemperatureScaledClassifier(BaseEstimator, ClassifierMixin):
             model = clone(self.estimator).fit(_rows(X, train), y[train], sample_weight=_rows(sample_weight, train))
             scores[test] = _scores(model, _rows(X, test))
         self.classes_ = np.unique(y)
-        target = np.searchsorted(self.classes_, y)
-        self.temperature_ = minimize_scalar(lambda t: _nll(scores / t, target), bounds=(0.05, 20),
-                                            method="bounded").x
+        self.temperature_ = fit_temperature(scores, np.searchsorted(self.classes_, y))
         self.estimator_ = clone(self.estimator).fit(X, y, sample_weight=sample_weight)
         return self
 
@@ -124,6 +122,12 @@ def _rows(X, idx):
 def _scores(model, X) -> np.ndarray:
     scores = model.decision_function(X)
     return np.column_stack([-scores, scores]) if scores.ndim == 1 else scores
+
+
+def fit_temperature(scores: np.ndarray, target: np.ndarray) -> float:
+    """The temperature t that minimises the negative log-likelihood of ``softmax(scores / t)`` for the
+    class indices ``target``."""
+    return float(minimize_scalar(lambda t: _nll(scores / t, target), bounds=(0.05, 20), method="bounded").x)
 
 
 def _nll(z: np.ndarray, target: np.ndarray) -> float:
@@ -205,43 +209,59 @@ class HeadPrediction:
 
 
 class PageClassifier:
-    """The three committed heads plus the embedding configuration they were trained with."""
+    """The three committed heads plus the embedding configuration they were trained with.
 
-    def __init__(self, heads: dict[str, Pipeline], config: dict):
+    ``text_model`` (optional): ``{"vectorizer": TfidfVectorizer, "heads": {head: LogisticRegression}}``, a
+    character n-gram model whose probabilities each head blends in with weight ``config["text_vote"][head]``.
+    """
+
+    def __init__(self, heads: dict[str, Pipeline], config: dict, text_model: dict | None = None):
         self.heads = heads
         self.config = config
+        self.text_model = text_model
 
     @classmethod
     def load(cls, model_dir: str | Path) -> "PageClassifier":
         """Load ``<model_dir>/pagetag.joblib`` (written by the train stage)."""
         bundle = joblib.load(Path(model_dir) / "pagetag.joblib")
-        return cls(bundle["heads"], bundle["config"])
+        return cls(bundle["heads"], bundle["config"], bundle.get("text_model"))
 
     def save(self, model_dir: str | Path) -> Path:
         path = Path(model_dir) / "pagetag.joblib"
         path.parent.mkdir(parents=True, exist_ok=True)
-        joblib.dump({"heads": self.heads, "config": self.config}, path, compress=3)
+        joblib.dump({"heads": self.heads, "config": self.config, "text_model": self.text_model}, path, compress=3)
         return path
 
     def classes(self, head: str) -> list[str]:
         return list(self.heads[head].classes_)
 
-    def predict_proba(self, frame: pd.DataFrame) -> dict[str, np.ndarray]:
+    def predict_proba(self, frame: pd.DataFrame, texts: list[str] | None = None) -> dict[str, np.ndarray]:
         """Per head, the calibrated probabilities (columns in ``classes(head)`` order).
 
-        With ``couple_not_applicable`` in the config, evidence level follows topic's ``non_health``
-        (:func:`couple_not_applicable`; chosen on validation by the train stage).
+        ``texts`` (the clean texts of the frame's rows) feed the text vote of the heads that have one
+        (:func:`blend`, with the blend's own calibration temperature). With ``couple_not_applicable`` in the config, evidence level follows topic's
+        ``non_health`` (:func:`couple_not_applicable`; chosen on validation by the train stage).
         """
         proba = {head: self.heads[head].predict_proba(frame) for head in HEADS}
+        votes = {head: weight for head, weight in (self.config.get("text_vote") or {}).items() if weight}
+        if votes:
+            if texts is None:
+                raise ValueError("these heads blend in a text vote: pass the clean texts")
+            tfidf = self.text_model["vectorizer"].transform([text[:self.config["max_chars"]] for text in texts])
+            temperatures = self.config.get("text_vote_temperature") or {}
+            for head, weight in votes.items():
+                model = self.text_model["heads"][head]
+                vote = model.predict_proba(tfidf)[:, [list(model.classes_).index(c) for c in self.classes(head)]]
+                proba[head] = blend(proba[head], vote, weight, temperatures.get(head, 1.0))
         if self.config.get("couple_not_applicable"):
             proba["evidence_level"] = couple_not_applicable(proba["evidence_level"], self.classes("evidence_level"),
                                                             proba["topic"], self.classes("topic"))
         return proba
 
-    def predict_frame(self, frame: pd.DataFrame) -> list[dict[str, HeadPrediction]]:
+    def predict_frame(self, frame: pd.DataFrame, texts: list[str] | None = None) -> list[dict[str, HeadPrediction]]:
         """Per document, the label, its calibrated probability and every label's probability, per head."""
         out = [{} for _ in range(len(frame))]
-        probas = self.predict_proba(frame)
+        probas = self.predict_proba(frame, texts)
         for head in HEADS:
             proba, classes = probas[head], self.classes(head)
             for row, p in zip(out, proba):

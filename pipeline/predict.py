@@ -61,7 +61,7 @@ class Predictor:
             "page": np.array([[float((p or {}).get(name, 0.0)) for name in PAGE_FEATURES] for p in pages],
                              dtype=np.float64).reshape(len(texts), -1),
         }
-        return self.heads.predict_proba(languages, blocks)
+        return self.heads.predict_proba(languages, blocks, texts)
 
     def page_reasons(self, result: CleanResult, label: str, top: int = 3) -> list[dict]:
         """The page evidence that most raised the predicted source type: present features of the page's HTML

@@ -355,15 +355,21 @@ def write_manifest(rows: list[dict], dropped: list[dict], out_dir: Path, kappa: 
     (out_dir / "README.md").write_text(corpus_readme(rows, dropped, kappa), encoding="utf-8")
 
 
+AGREEMENT_SETS = {"html": "real HTML pages", "ftd": "English web texts (FTD)"}
+"""Annotated sets whose agreement is reported apart, by id prefix; every other id is a corpus document."""
+
+
 def agreement(gold: dict, second: list[dict]) -> dict:
     """Cohen's kappa and raw agreement per head between the gold labels and an independent second annotator,
-    for the project's HTML-page annotations and for its corpus-document annotations separately."""
+    per annotated set (:data:`AGREEMENT_SETS`, by id prefix)."""
     from sklearn.metrics import cohen_kappa_score
 
     out = {}
-    for name, part in (("real HTML pages", [r for r in second if r["id"].startswith("html:")]),
-                       ("corpus documents", [r for r in second if not r["id"].startswith("html:")])):
-        part = [r for r in part if r["id"] in gold]
+    sets = defaultdict(list)
+    for row in second:
+        if row["id"] in gold:
+            sets[AGREEMENT_SETS.get(row["id"].split(":", 1)[0], "French and German corpus documents")].append(row)
+    for name, part in sets.items():
         if len(part) < 2:
             continue
         out[name] = {"n": len(part)}
@@ -400,9 +406,9 @@ def corpus_readme(rows: list[dict], dropped: list[dict], kappa: dict | None = No
               "`translation` and `contrast` rows are written pages (trained on, never scored).", ""]
     if kappa:
         lines += ["## Annotation agreement", "",
-                  "The project's gold labels (`annotations/real_docs.jsonl`, `annotations/html_pages.jsonl`) were "
-                  "made by reading each text against TAXONOMY.md; about 10% were labelled again independently "
-                  "(`annotations/second_annotator.jsonl`). Cohen's kappa (raw agreement):", "",
+                  "The project's gold labels (`annotations/*.jsonl`: real corpus documents, English web texts, "
+                  "real HTML pages) were made by reading each text against TAXONOMY.md; about 10% were labelled "
+                  "again independently (`annotations/second_annotator.jsonl`). Cohen's kappa (raw agreement):", "",
                   "| set | n | " + " | ".join(HEADS) + " |", "|---|---|" + "---|" * len(HEADS)]
         for name, row in kappa.items():
             lines.append(f"| {name} | {row['n']} | " + " | ".join(f"{row[h][0]} ({row[h][1]})" for h in HEADS) + " |")

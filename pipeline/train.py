@@ -5,8 +5,10 @@ and the embedding / cheap-feature / embedding+feature pipelines over a small gri
 validation split (never on the held-out test split). The selection score cannot be won by a language
 shortcut: it averages the mean and the minimum of the per-language gold-validation macro-F1
 (:data:`SELECTION_LANGUAGES`) and weighs in translation consistency on validation pairs
-(:func:`selection_score`). The best configuration is refitted on train+val with calibrated
-probabilities and saved with joblib to ``models/pagetag.joblib`` (and as plain arrays for numpy-only
+(:func:`selection_score`). Then the text vote: the best configuration's validation probabilities blended
+with the TF-IDF model's at each weight of ``text_vote`` (0 = no vote), the best weight kept
+(:func:`select_head`). The best configuration is refitted on train+val with calibrated probabilities,
+the TF-IDF model of the heads that vote on train+val too (:func:`fit_text_model`), and saved with joblib to ``models/pagetag.joblib`` (and as plain arrays for numpy-only
 prediction, :mod:`pipeline.linear_heads`). The comparison table goes to ``metrics/selection.json``.
 
 Training rows and their weights per head (:func:`sample_weights`): gold labels weigh ``gold_weight``,
@@ -37,8 +39,8 @@ from pipeline.clean import STAT_KEYS
 from pipeline.clean_corpus import read_manifest
 from pipeline.cues import FEATURE_NAMES as CUE_FEATURES
 from pipeline.labels import HEADS
-from pipeline.linear_heads import HEADS_FILE, couple_not_applicable, export_heads
-from pipeline.model import PageClassifier, column_groups, feature_frame, make_estimator
+from pipeline.linear_heads import HEADS_FILE, blend, couple_not_applicable, export_heads
+from pipeline.model import PageClassifier, column_groups, feature_frame, fit_temperature, make_estimator
 from pipeline.page_features import FEATURE_NAMES as PAGE_FEATURES
 from pipeline.params import load_params
 
@@ -184,33 +186,66 @@ def _fit_and_score(config, X, table, head, seed):
     return {**config, **score_rows(table, head, val, pred), "fit_seconds": round(time.perf_counter() - start, 1)}
 
 
-def baselines(table, head, tfidf, tfidf_C, seed) -> list[dict]:
-    """Majority class and TF-IDF char n-grams + logistic regression, scored like the candidates."""
+def text_classifier(C: float, seed: int) -> LogisticRegression:
+    """The TF-IDF char n-gram model's logistic regression (a baseline, and the text vote)."""
+    return LogisticRegression(C=C, class_weight="balanced", max_iter=3000, random_state=seed)
+
+
+def text_vectorizer(max_features: int) -> TfidfVectorizer:
+    return TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4), min_df=3, max_features=max_features,
+                           sublinear_tf=True)
+
+
+def baselines(table, head, tfidf, tfidf_C, seed) -> tuple[list[dict], LogisticRegression]:
+    """Majority class and TF-IDF char n-grams + logistic regression, scored like the candidates; and the
+    fitted TF-IDF model (its validation probabilities are the text vote's, :func:`text_vote_scores`)."""
     train, val = validation_rows(table, head)
     y_train = table[head][train]
     majority = DummyClassifier(strategy="most_frequent").fit(np.zeros((train.sum(), 1)), y_train)
     out = [{"feature_set": "majority",
             **score_rows(table, head, val, majority.predict(np.zeros((val.sum(), 1))))}]
     start = time.perf_counter()
-    model = LogisticRegression(C=tfidf_C, class_weight="balanced", max_iter=3000, random_state=seed)
-    model.fit(tfidf[train], y_train)
+    model = text_classifier(tfidf_C, seed).fit(tfidf[train], y_train)
     out.append({"feature_set": "tfidf_char_lr", **score_rows(table, head, val, model.predict(tfidf[val])),
                 "fit_seconds": round(time.perf_counter() - start, 1)})
-    return out
+    return out, model
+
+
+def choose_text_vote(best, head, table, X, text_model, tfidf, p) -> dict:
+    """The text vote of the chosen configuration ``best``, on validation: its calibrated probabilities (fitted
+    on train, as the final head will be) blended with the TF-IDF model's at each weight of ``text_vote``
+    (0 = the head alone); the best-scoring weight (the lightest on ties) and the blend's temperature."""
+    train, val = validation_rows(table, head)
+    model = fit_config(best, head, table, X, train, calibration=p["calibration"],
+                       calibration_folds=p["calibration_folds"], seed=p["seed"])
+    proba, classes = model.predict_proba(X[val]), np.array(model.classes_)
+    vote = text_model.predict_proba(tfidf[val])[:, [list(text_model.classes_).index(c) for c in classes]]
+    scores = {str(w): score_rows(table, head, val, classes[blend(proba, vote, w).argmax(axis=1)])
+              for w in p["text_vote"]}
+    weight = float(max(scores, key=lambda w: (scores[w]["selection_score"], -float(w))))
+    y = table[head][val].to_numpy()
+    known = np.isin(y, classes)
+    mixed = np.log(np.clip(blend(proba, vote, weight)[known], 1e-12, None))
+    temperature = fit_temperature(mixed, np.searchsorted(classes, y[known])) if weight else 1.0
+    return {"text_vote": weight, "text_vote_temperature": round(temperature, 4), "text_vote_scores": scores}
 
 
 def select_head(head, table, X, p, tfidf, n_jobs) -> tuple[dict, list[dict]]:
     """Grid-search one head on the validation split; return the best config and the whole table.
 
-    Every grid point also carries the head's feature views (``train.views``: the page-evidence block is
-    about who published a page, so it serves source type; it misleads topic, see the README).
+    Every grid point also carries one of the head's candidate feature-view sets (``train.views``: the
+    page-evidence block is about who published a page, so it serves source type; it misleads topic, see the
+    README).
+    Then the text vote (:func:`choose_text_vote`): the head's ``text_vote`` weight (0: no vote) and
+    ``text_vote_temperature``.
     """
     keys = list(p["grid"])
-    grid = [{**dict(zip(keys, combo)), "views": list(p["views"][head])}
-            for combo in itertools.product(*(p["grid"][k] for k in keys))]
+    grid = [{**dict(zip(keys, combo)), "views": list(views)}
+            for views in p["views"][head] for combo in itertools.product(*(p["grid"][k] for k in keys))]
     results = Parallel(n_jobs=n_jobs)(delayed(_fit_and_score)(cfg, X, table, head, p["seed"]) for cfg in grid)
     best = max(results, key=lambda r: r["selection_score"])
-    return best, baselines(table, head, tfidf, p["tfidf_C"], p["seed"]) + results
+    rows, text_model = baselines(table, head, tfidf, p["tfidf_C"], p["seed"])
+    return {**best, **choose_text_vote(best, head, table, X, text_model, tfidf, p)}, rows + results
 
 
 def fit_final(head, best, table, X, p) -> object:
@@ -218,6 +253,23 @@ def fit_final(head, best, table, X, p) -> object:
     rows = table[head].notna().to_numpy() & table["split"].isin(["train", "val"]).to_numpy()
     return fit_config(best, head, table, X, rows, calibration=p["calibration"],
                       calibration_folds=p["calibration_folds"], seed=p["seed"])
+
+
+def fit_text_model(votes: dict[str, float], table, texts: pd.Series, p) -> dict | None:
+    """The text vote's TF-IDF vectorizer and, per head with a vote, its logistic regression (float32
+    weights), refitted on train+val."""
+    if not any(votes.values()):
+        return None
+    fit = table["split"].isin(["train", "val"]).to_numpy()
+    vectorizer = text_vectorizer(p["tfidf_features"]).fit(texts[fit])
+    tfidf = vectorizer.transform(texts)
+    heads = {}
+    for head, weight in votes.items():
+        if weight:
+            rows = fit & table[head].notna().to_numpy()
+            heads[head] = text_classifier(p["tfidf_C"], p["seed"]).fit(tfidf[rows], table[head][rows])
+            heads[head].coef_ = heads[head].coef_.astype(np.float32)
+    return {"vectorizer": vectorizer, "heads": heads}
 
 
 def coupling_on_validation(table, X, selection: dict, seed: int) -> dict:
@@ -240,8 +292,7 @@ def main(argv=None) -> int:
     params = load_params(args.params)
     p = params["train"]
     table, X = load_training_table(params)
-    vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4), min_df=3, max_features=p["tfidf_features"],
-                                 sublinear_tf=True)
+    vectorizer = text_vectorizer(p["tfidf_features"])
     fit_rows = (table["split"] == "train").to_numpy()
     texts = table["clean_text"].str.slice(0, params["embed"]["max_chars"])
     vectorizer.fit(texts[fit_rows])
@@ -251,7 +302,7 @@ def main(argv=None) -> int:
         best, rows = select_head(head, table, X, p, tfidf, p["n_jobs"])
         selection[head] = {"best": best, "candidates": rows}
         heads[head] = fit_final(head, best, table, X, p)
-        print(f"train: {head}: best {', '.join(f'{k}={best[k]}' for k in p['grid'])} "
+        print(f"train: {head}: best {', '.join(f'{k}={best[k]}' for k in [*p['grid'], 'views', 'text_vote'])} "
               f"val macro-F1 {best['val_macro_f1']} (gold {best['val_gold_macro_f1']})")
     coupling = coupling_on_validation(table, X, selection, p["seed"])
     selection["evidence_level"]["couple_not_applicable"] = coupling
@@ -261,8 +312,11 @@ def main(argv=None) -> int:
               "chunk_chars": params["embed"]["chunk_chars"], "tail_chars": params["embed"]["tail_chars"],
               "stat_keys": list(STAT_KEYS),
               "calibration": p["calibration"],
-              "couple_not_applicable": bool(coupling["on"]["selection_score"] > coupling["off"]["selection_score"])}
-    classifier = PageClassifier(heads, config)
+              "couple_not_applicable": bool(coupling["on"]["selection_score"] > coupling["off"]["selection_score"]),
+              "text_vote": {head: selection[head]["best"]["text_vote"] for head in HEADS},
+              "text_vote_temperature": {head: selection[head]["best"]["text_vote_temperature"] for head in HEADS}}
+    text_model = fit_text_model(config["text_vote"], table, texts, p)
+    classifier = PageClassifier(heads, config, text_model)
     classifier.save(p["out_dir"])
     export_heads(classifier, Path(p["out_dir"]) / HEADS_FILE)
     Path(p["selection_out"]).parent.mkdir(parents=True, exist_ok=True)

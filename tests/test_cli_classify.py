@@ -150,14 +150,10 @@ def test_smoke_english_rct_abstract_is_scientific(predictor, pages, capsys):
     assert _labels(pages, "rct.txt", capsys)["source_type"] == "scientific"
 
 
-@pytest.mark.xfail(reason="model quality gap (reported): topic of this migraine trial flips between neurology and "
-                          "cardiovascular (aspirin) across retrainings")
 def test_smoke_english_rct_abstract_is_neurology(predictor, pages, capsys):
     assert _labels(pages, "rct.txt", capsys)["topic"] == "neurology"
 
 
-@pytest.mark.xfail(reason="model quality gap (reported): the committed model calls this RCT abstract a "
-                          "systematic_review")
 def test_smoke_english_rct_abstract_is_rct(predictor, pages, capsys):
     assert _labels(pages, "rct.txt", capsys)["evidence_level"] == "rct"
 

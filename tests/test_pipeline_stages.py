@@ -139,7 +139,7 @@ def test_train_stage_saves_a_loadable_classifier(run):
         mp.chdir(run["work"])
         table, X = train.load_training_table(p)
     test = (table["split"] == "test").to_numpy()
-    predictions = classifier.predict_frame(X[test])
+    predictions = classifier.predict_frame(X[test], table["clean_text"][test].tolist())
     assert len(predictions) == test.sum()
     for row in predictions:
         for head in HEADS:
@@ -150,16 +150,25 @@ def test_train_stage_saves_a_loadable_classifier(run):
 
 def test_train_stage_selection_table(run):
     selection = json.loads((run["work"] / run["params"]["train"]["selection_out"]).read_text(encoding="utf-8"))
-    grid = run["params"]["train"]["grid"]
+    p = run["params"]["train"]
+    grid = p["grid"]
+    config = PageClassifier.load(run["work"] / p["out_dir"]).config
     for head in HEADS:
-        candidates = selection[head]["candidates"]
+        candidates, best = selection[head]["candidates"], selection[head]["best"]
         kinds = [c["feature_set"] for c in candidates]
         assert kinds[:2] == ["majority", "tfidf_char_lr"]
-        assert sorted(kinds[2:]) == sorted(grid["feature_set"])
-        assert selection[head]["best"]["feature_set"] in grid["feature_set"]
-        assert 0.0 <= selection[head]["best"]["val_macro_f1"] <= 1.0
+        assert sorted(kinds[2:]) == sorted(grid["feature_set"] * len(p["views"][head]))
+        assert sorted(map(tuple, (c["views"] for c in candidates[2:]))) \
+            == sorted(tuple(v) for v in p["views"][head] for _ in grid["feature_set"])
+        assert best["feature_set"] in grid["feature_set"]
+        assert 0.0 <= best["val_macro_f1"] <= 1.0
+        votes = best["text_vote_scores"]  # every vote weight scored; the best (lightest on ties) chosen
+        assert sorted(map(float, votes)) == sorted(p["text_vote"])
+        top = max(v["selection_score"] for v in votes.values())
+        assert best["text_vote"] == min(float(w) for w, v in votes.items() if v["selection_score"] == top)
+        assert config["text_vote"][head] == best["text_vote"]
+        assert config["text_vote_temperature"][head] == best["text_vote_temperature"] > 0
     coupling = selection["evidence_level"]["couple_not_applicable"]
-    config = PageClassifier.load(run["work"] / run["params"]["train"]["out_dir"]).config
     assert config["couple_not_applicable"] == (coupling["on"]["selection_score"] > coupling["off"]["selection_score"])
 
 
