@@ -26,6 +26,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+from joblib import Parallel, delayed  # noqa: E402
 from sklearn.metrics import (accuracy_score, classification_report, confusion_matrix, f1_score,  # noqa: E402
                              roc_auc_score)
 
@@ -224,24 +225,24 @@ def _plot_reliability(confidence, correct, head, name, plots: Path, bins: int = 
 def cross_lingual(head: str, best: dict, table: pd.DataFrame, X: pd.DataFrame, p: dict, languages) -> dict:
     """Macro-F1 on each language's gold test docs, trained with and without that language.
 
-    Both models use the head's chosen configuration without calibration, so the difference is the
-    transfer drop alone.
+    Both models use the head's chosen configuration without calibration or text vote, so the difference is
+    the transfer drop alone. One model with every language, one without each (fitted ``train.n_jobs`` at once).
     """
-    out = {}
     labelled = table[head].notna().to_numpy()
     trainable = labelled & table["split"].isin(["train", "val"]).to_numpy()
-    for lang in languages:
-        test = labelled & (table["split"] == "test").to_numpy() & (table["language"] == lang).to_numpy() \
-            & (table[f"{head}_src"] == "gold").to_numpy()
-        if test.sum() < 10:
-            continue
-        result = {"n_test": int(test.sum())}
-        for name, rows in (("with_language", trainable),
-                           ("without_language", trainable & (table["language"] != lang).to_numpy())):
-            model = fit_config(best, head, table, X, rows, seed=p["seed"])
-            result[name] = scores(table[head][test].to_numpy(), model.predict(X[test]))["macro_f1"]
-        result["drop"] = round(result["with_language"] - result["without_language"], 4)
-        out[lang] = result
+    tests = {lang: labelled & (table["split"] == "test").to_numpy() & (table["language"] == lang).to_numpy()
+             & (table[f"{head}_src"] == "gold").to_numpy() for lang in languages}
+    tests = {lang: test for lang, test in tests.items() if test.sum() >= 10}
+    fits = [trainable] + [trainable & (table["language"] != lang).to_numpy() for lang in tests]
+    models = Parallel(n_jobs=p["n_jobs"])(delayed(fit_config)(best, head, table, X, rows, seed=p["seed"])
+                                          for rows in fits)
+    out = {}
+    for lang, model in zip(tests, models[1:]):
+        test = tests[lang]
+        y = table[head][test].to_numpy()
+        out[lang] = {"n_test": int(test.sum()), "with_language": scores(y, models[0].predict(X[test]))["macro_f1"],
+                     "without_language": scores(y, model.predict(X[test]))["macro_f1"]}
+        out[lang]["drop"] = round(out[lang]["with_language"] - out[lang]["without_language"], 4)
     return out
 
 

@@ -7,9 +7,9 @@ shortcut: it averages the mean and the minimum of the per-language gold-validati
 (:data:`SELECTION_LANGUAGES`) and weighs in translation consistency on validation pairs
 (:func:`selection_score`). Then the text vote: the best configuration's validation probabilities blended
 with the TF-IDF model's at each weight of ``text_vote`` (0 = no vote), the best weight kept
-(:func:`select_head`). The best configuration is refitted on train+val with calibrated probabilities,
-the TF-IDF model of the heads that vote on train+val too (:func:`fit_text_model`), and saved with joblib to ``models/pagetag.joblib`` (and as plain arrays for numpy-only
-prediction, :mod:`pipeline.linear_heads`). The comparison table goes to ``metrics/selection.json``.
+(:func:`choose_text_vote`). The best configuration is refitted on train+val with calibrated probabilities,
+the TF-IDF logistic regressions of the heads that vote too (:func:`fit_text_model`), and saved with joblib
+to ``models/pagetag.joblib`` (and as plain arrays for numpy-only prediction, :mod:`pipeline.linear_heads`). The comparison table goes to ``metrics/selection.json``.
 
 Training rows and their weights per head (:func:`sample_weights`): gold labels weigh ``gold_weight``,
 written pages (translations, contrast pages) ``written_weight``, weak provenance labels ``weak_weight``;
@@ -39,7 +39,7 @@ from pipeline.clean import STAT_KEYS
 from pipeline.clean_corpus import read_manifest
 from pipeline.cues import FEATURE_NAMES as CUE_FEATURES
 from pipeline.labels import HEADS
-from pipeline.linear_heads import HEADS_FILE, blend, couple_not_applicable, export_heads
+from pipeline.linear_heads import HEADS_FILE, blend, couple_not_applicable, export_heads, softmax
 from pipeline.model import PageClassifier, column_groups, feature_frame, fit_temperature, make_estimator
 from pipeline.page_features import FEATURE_NAMES as PAGE_FEATURES
 from pipeline.params import load_params
@@ -179,11 +179,14 @@ def score_rows(table: pd.DataFrame, head: str, val: np.ndarray, pred: np.ndarray
                            sub["language"].to_numpy(), translation_pairs(table, val))
 
 
-def _fit_and_score(config, X, table, head, seed):
+def _fit_and_score(config, X, table, head, seed) -> tuple[dict, np.ndarray, np.ndarray]:
+    """A grid point's scores, and its validation probabilities with their classes."""
     start = time.perf_counter()
     train, val = validation_rows(table, head)
-    pred = fit_config(config, head, table, X, train, seed=seed).predict(X[val])
-    return {**config, **score_rows(table, head, val, pred), "fit_seconds": round(time.perf_counter() - start, 1)}
+    model = fit_config(config, head, table, X, train, seed=seed)
+    proba, classes = model.predict_proba(X[val]), np.array(model.classes_)
+    return ({**config, **score_rows(table, head, val, classes[proba.argmax(axis=1)]),
+             "fit_seconds": round(time.perf_counter() - start, 1)}, proba, classes)
 
 
 def text_classifier(C: float, seed: int) -> LogisticRegression:
@@ -211,22 +214,22 @@ def baselines(table, head, tfidf, tfidf_C, seed) -> tuple[list[dict], LogisticRe
     return out, model
 
 
-def choose_text_vote(best, head, table, X, text_model, tfidf, p) -> dict:
-    """The text vote of the chosen configuration ``best``, on validation: its calibrated probabilities (fitted
-    on train, as the final head will be) blended with the TF-IDF model's at each weight of ``text_vote``
-    (0 = the head alone); the best-scoring weight (the lightest on ties) and the blend's temperature."""
-    train, val = validation_rows(table, head)
-    model = fit_config(best, head, table, X, train, calibration=p["calibration"],
-                       calibration_folds=p["calibration_folds"], seed=p["seed"])
-    proba, classes = model.predict_proba(X[val]), np.array(model.classes_)
-    vote = text_model.predict_proba(tfidf[val])[:, [list(text_model.classes_).index(c) for c in classes]]
-    scores = {str(w): score_rows(table, head, val, classes[blend(proba, vote, w).argmax(axis=1)])
-              for w in p["text_vote"]}
-    weight = float(max(scores, key=lambda w: (scores[w]["selection_score"], -float(w))))
+def choose_text_vote(head, table, proba, classes, text_model, tfidf, weights) -> dict:
+    """The text vote of the chosen configuration, on validation. Its validation probabilities ``proba``
+    (fitted on train) are first given a temperature, as the final head's are, then blended with the TF-IDF
+    model's at each of ``weights`` (0 = the head alone); the best-scoring weight (the lightest on ties) is
+    kept, with the temperature that recalibrates its blend."""
+    _, val = validation_rows(table, head)
     y = table[head][val].to_numpy()
     known = np.isin(y, classes)
+    target = np.searchsorted(classes, y[known])
+    log_proba = np.log(np.clip(proba, 1e-12, None))
+    proba = softmax(log_proba / fit_temperature(log_proba[known], target))
+    vote = text_model.predict_proba(tfidf[val])[:, [list(text_model.classes_).index(c) for c in classes]]
+    scores = {str(w): score_rows(table, head, val, classes[blend(proba, vote, w).argmax(axis=1)]) for w in weights}
+    weight = float(max(scores, key=lambda w: (scores[w]["selection_score"], -float(w))))
     mixed = np.log(np.clip(blend(proba, vote, weight)[known], 1e-12, None))
-    temperature = fit_temperature(mixed, np.searchsorted(classes, y[known])) if weight else 1.0
+    temperature = fit_temperature(mixed, target) if weight else 1.0
     return {"text_vote": weight, "text_vote_temperature": round(temperature, 4), "text_vote_scores": scores}
 
 
@@ -242,10 +245,11 @@ def select_head(head, table, X, p, tfidf, n_jobs) -> tuple[dict, list[dict]]:
     keys = list(p["grid"])
     grid = [{**dict(zip(keys, combo)), "views": list(views)}
             for views in p["views"][head] for combo in itertools.product(*(p["grid"][k] for k in keys))]
-    results = Parallel(n_jobs=n_jobs)(delayed(_fit_and_score)(cfg, X, table, head, p["seed"]) for cfg in grid)
-    best = max(results, key=lambda r: r["selection_score"])
+    fitted = Parallel(n_jobs=n_jobs)(delayed(_fit_and_score)(cfg, X, table, head, p["seed"]) for cfg in grid)
+    best, proba, classes = max(fitted, key=lambda f: f[0]["selection_score"])
     rows, text_model = baselines(table, head, tfidf, p["tfidf_C"], p["seed"])
-    return {**best, **choose_text_vote(best, head, table, X, text_model, tfidf, p)}, rows + results
+    vote = choose_text_vote(head, table, proba, classes, text_model, tfidf, p["text_vote"])
+    return {**best, **vote}, rows + [row for row, _, _ in fitted]
 
 
 def fit_final(head, best, table, X, p) -> object:
@@ -255,14 +259,12 @@ def fit_final(head, best, table, X, p) -> object:
                       calibration_folds=p["calibration_folds"], seed=p["seed"])
 
 
-def fit_text_model(votes: dict[str, float], table, texts: pd.Series, p) -> dict | None:
-    """The text vote's TF-IDF vectorizer and, per head with a vote, its logistic regression (float32
-    weights), refitted on train+val."""
+def fit_text_model(votes: dict[str, float], table, vectorizer, tfidf, p) -> dict | None:
+    """The text vote: the TF-IDF vectorizer the votes were chosen with (fitted on the train split) and, per head
+    with a vote, its logistic regression refitted on train+val (float32 weights)."""
     if not any(votes.values()):
         return None
     fit = table["split"].isin(["train", "val"]).to_numpy()
-    vectorizer = text_vectorizer(p["tfidf_features"]).fit(texts[fit])
-    tfidf = vectorizer.transform(texts)
     heads = {}
     for head, weight in votes.items():
         if weight:
@@ -315,7 +317,7 @@ def main(argv=None) -> int:
               "couple_not_applicable": bool(coupling["on"]["selection_score"] > coupling["off"]["selection_score"]),
               "text_vote": {head: selection[head]["best"]["text_vote"] for head in HEADS},
               "text_vote_temperature": {head: selection[head]["best"]["text_vote_temperature"] for head in HEADS}}
-    text_model = fit_text_model(config["text_vote"], table, texts, p)
+    text_model = fit_text_model(config["text_vote"], table, vectorizer, tfidf, p)
     classifier = PageClassifier(heads, config, text_model)
     classifier.save(p["out_dir"])
     export_heads(classifier, Path(p["out_dir"]) / HEADS_FILE)

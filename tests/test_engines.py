@@ -123,7 +123,10 @@ def test_ctrl_c_stops_within_two_seconds_with_what_is_done(predictor, pages, dri
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     command = [sys.executable, "-m", "pipeline", "classify", "--json", "--timeout", "60", "--model-dir",
                str(MODEL_DIR), pages["notes.txt"], f"{drip_server}/drip", pages["article.html"]]
-    process = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    # a shell starts background jobs with SIGINT ignored, and Python keeps an inherited SIG_IGN: give the CLI
+    # the default disposition a terminal's foreground job has, whatever launched pytest
+    process = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         first = process.stdout.readline()
         process.send_signal(signal.SIGINT)
