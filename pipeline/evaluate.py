@@ -31,9 +31,11 @@ from sklearn.metrics import (accuracy_score, classification_report, confusion_ma
                              roc_auc_score)
 
 from pipeline.labels import HEADS, LABELS  # noqa: E402
+from pipeline.linear_heads import text_votes  # noqa: E402
 from pipeline.model import PageClassifier, column_groups  # noqa: E402
 from pipeline.params import load_params  # noqa: E402
-from pipeline.train import SELECTION_LANGUAGES, WRITTEN, fit_config, load_training_table, translation_pairs  # noqa: E402
+from pipeline.train import (SELECTION_LANGUAGES, WRITTEN, fit_config, load_training_table,  # noqa: E402
+                            translation_consistency, translation_pairs)
 
 AUROC_LABELS = ("rct", "systematic_review")
 MIN_LANGUAGE_REPORT = 30  # per-language rows of the page-evidence table need this many test pages
@@ -64,6 +66,12 @@ def scores(y_true, y_pred) -> dict:
             "macro_f1": round(f1_score(y_true, y_pred, average="macro", zero_division=0), 4)}
 
 
+def gold_per_language(y, pred, gold: np.ndarray, languages: np.ndarray) -> dict[str, dict]:
+    """:func:`scores` of the gold rows of each language of :data:`SELECTION_LANGUAGES` that has any."""
+    return {lang: scores(y[sel], pred[sel]) for lang in SELECTION_LANGUAGES
+            if (sel := gold & (languages == lang)).any()}
+
+
 def evaluate_head(head: str, classes: list[str], proba: np.ndarray, table: pd.DataFrame,
                   plots: Path) -> tuple[dict, dict]:
     """Summary and detail metrics of one head on the test split (``proba``: one row per ``table`` row)."""
@@ -75,13 +83,11 @@ def evaluate_head(head: str, classes: list[str], proba: np.ndarray, table: pd.Da
     gold = (sub[f"{head}_src"] == "gold").to_numpy()
     real = ~sub[f"{head}_src"].isin(WRITTEN).to_numpy()
     summary, detail = {}, {"labels_in_training": classes.tolist()}
-    languages = sub["language"].to_numpy()
-    summary["gold_per_language"] = {lang: scores(y[gold & (languages == lang)], pred[gold & (languages == lang)])
-                                    for lang in SELECTION_LANGUAGES if (gold & (languages == lang)).any()}
+    summary["gold_per_language"] = gold_per_language(y, pred, gold, sub["language"].to_numpy())
     pairs = translation_pairs(table, rows)
     if len(pairs):
         summary["translation_consistency"] = {"pairs": int(len(pairs)),
-                                              "share": round(float(np.mean(pred[pairs[:, 0]] == pred[pairs[:, 1]])), 4)}
+                                              "share": round(translation_consistency(pred, pairs), 4)}
     for name, sel in (("gold", gold), ("all", real)):
         if not sel.any():
             continue
@@ -153,7 +159,7 @@ def page_evidence_effect(classifier: PageClassifier, table: pd.DataFrame, X: pd.
 def text_vote_effect(classifier: PageClassifier, table: pd.DataFrame, X: pd.DataFrame, with_vote: dict) -> dict:
     """Per head with a text vote: gold test macro-F1 (all, per language) and translation consistency with the
     vote (``with_vote``: the committed probabilities) and with the same heads alone."""
-    votes = {head: w for head, w in (classifier.config.get("text_vote") or {}).items() if w}
+    votes = text_votes(classifier.config)
     if not votes:
         return {}
     test = (table["split"] == "test").to_numpy()
@@ -162,16 +168,15 @@ def text_vote_effect(classifier: PageClassifier, table: pd.DataFrame, X: pd.Data
     for head, weight in votes.items():
         rows = table[head][test].notna().to_numpy()
         sub, classes = table[test][rows], np.array(classifier.classes(head))
-        gold, langs = (sub[f"{head}_src"] == "gold").to_numpy(), sub["language"].to_numpy()
+        gold, langs, y = (sub[f"{head}_src"] == "gold").to_numpy(), sub["language"].to_numpy(), sub[head].to_numpy()
         pairs = translation_pairs(table, test & table[head].notna().to_numpy())
         out[head] = {"weight": weight}
         for name, proba in (("with_vote", with_vote[head][rows]), ("heads_alone", alone[head][rows])):
-            pred, y = classes[proba.argmax(axis=1)], sub[head].to_numpy()
-            row = {"all": scores(y[gold], pred[gold])["macro_f1"]}
-            row.update({lang: scores(y[gold & (langs == lang)], pred[gold & (langs == lang)])["macro_f1"]
-                        for lang in SELECTION_LANGUAGES if (gold & (langs == lang)).any()})
+            pred = classes[proba.argmax(axis=1)]
+            row = {"all": scores(y[gold], pred[gold])["macro_f1"],
+                   **{lang: r["macro_f1"] for lang, r in gold_per_language(y, pred, gold, langs).items()}}
             if len(pairs):
-                row["consistency"] = round(float(np.mean(pred[pairs[:, 0]] == pred[pairs[:, 1]])), 4)
+                row["consistency"] = round(translation_consistency(pred, pairs), 4)
             out[head][name] = row
     return out
 

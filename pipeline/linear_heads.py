@@ -92,18 +92,9 @@ class LinearHeads:
         """
         langs = np.asarray(languages, dtype=str)
         proba = {head: self._head_proba(head, langs, blocks) for head in HEADS}
-        votes = {head: weight for head, weight in (self.config.get("text_vote") or {}).items() if weight}
-        if votes:
-            if texts is None:
-                raise ValueError("these heads blend in a text vote: pass the clean texts")
-            rows = [self._tfidf_row(text[:self.config["max_chars"]]) for text in texts]
-            temperatures = self.config.get("text_vote_temperature") or {}
-            for head, weight in votes.items():
-                proba[head] = blend(proba[head], self._text_proba(head, rows), weight, temperatures.get(head, 1.0))
-        if self.config.get("couple_not_applicable"):
-            proba["evidence_level"] = couple_not_applicable(proba["evidence_level"], self.classes("evidence_level"),
-                                                            proba["topic"], self.classes("topic"))
-        return proba
+        rows = [self._tfidf_row(text[:self.config["max_chars"]]) for text in texts] \
+            if text_votes(self.config) and texts is not None else None
+        return combine_heads(proba, self.config, self.classes, lambda head: self._text_proba(head, rows), texts)
 
     def contributions(self, head: str, block_name: str, block: np.ndarray, label: str) -> dict[str, float] | None:
         """How much each column of one scaled block (one document's row) raises ``label``'s score over the
@@ -167,6 +158,28 @@ class LinearHeads:
         if scores.shape[1] == 1:
             scores = np.hstack([-scores, scores])
         return softmax(scores / spec["temperature"])
+
+
+def text_votes(config: dict) -> dict[str, float]:
+    """The heads that blend in a text vote, with its weight."""
+    return {head: weight for head, weight in (config.get("text_vote") or {}).items() if weight}
+
+
+def combine_heads(proba: dict[str, np.ndarray], config: dict, classes, vote, texts) -> dict[str, np.ndarray]:
+    """The final per-head probabilities, as both prediction paths compute them from the heads' own ``proba``:
+    each voting head blends in ``vote(head)`` (its text vote's probabilities in ``classes(head)`` order) with
+    the blend's temperature, then evidence level's ``not_applicable`` follows topic's ``non_health`` when the
+    config says so. ``texts`` are only checked: a vote needs them."""
+    votes = text_votes(config)
+    if votes and texts is None:
+        raise ValueError("these heads blend in a text vote: pass the clean texts")
+    temperatures = config.get("text_vote_temperature") or {}
+    for head, weight in votes.items():
+        proba[head] = blend(proba[head], vote(head), weight, temperatures.get(head, 1.0))
+    if config.get("couple_not_applicable"):
+        proba["evidence_level"] = couple_not_applicable(proba["evidence_level"], classes("evidence_level"),
+                                                        proba["topic"], classes("topic"))
+    return proba
 
 
 def char_wb_ngrams(text: str, min_n: int, max_n: int) -> list[str]:

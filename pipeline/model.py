@@ -26,7 +26,7 @@ from sklearn.preprocessing import StandardScaler
 
 from pipeline.cues import FEATURE_NAMES as CUE_FEATURES
 from pipeline.labels import HEADS
-from pipeline.linear_heads import blend, couple_not_applicable, softmax
+from pipeline.linear_heads import combine_heads, softmax, text_votes
 from pipeline.page_features import FEATURE_NAMES as PAGE_FEATURES
 
 FEATURE_SETS = ("embedding", "features", "embedding+features")
@@ -238,25 +238,19 @@ class PageClassifier:
     def predict_proba(self, frame: pd.DataFrame, texts: list[str] | None = None) -> dict[str, np.ndarray]:
         """Per head, the calibrated probabilities (columns in ``classes(head)`` order).
 
-        ``texts`` (the clean texts of the frame's rows) feed the text vote of the heads that have one
-        (:func:`blend`, with the blend's own calibration temperature). With ``couple_not_applicable`` in the config, evidence level follows topic's
-        ``non_health`` (:func:`couple_not_applicable`; chosen on validation by the train stage).
+        ``texts`` (the clean texts of the frame's rows) feed the text vote of the heads that have one, and
+        evidence level follows topic's ``non_health`` when the train stage chose so
+        (:func:`pipeline.linear_heads.combine_heads`, shared with the numpy path).
         """
         proba = {head: self.heads[head].predict_proba(frame) for head in HEADS}
-        votes = {head: weight for head, weight in (self.config.get("text_vote") or {}).items() if weight}
-        if votes:
-            if texts is None:
-                raise ValueError("these heads blend in a text vote: pass the clean texts")
-            tfidf = self.text_model["vectorizer"].transform([text[:self.config["max_chars"]] for text in texts])
-            temperatures = self.config.get("text_vote_temperature") or {}
-            for head, weight in votes.items():
-                model = self.text_model["heads"][head]
-                vote = model.predict_proba(tfidf)[:, [list(model.classes_).index(c) for c in self.classes(head)]]
-                proba[head] = blend(proba[head], vote, weight, temperatures.get(head, 1.0))
-        if self.config.get("couple_not_applicable"):
-            proba["evidence_level"] = couple_not_applicable(proba["evidence_level"], self.classes("evidence_level"),
-                                                            proba["topic"], self.classes("topic"))
-        return proba
+        tfidf = self.text_model["vectorizer"].transform([text[:self.config["max_chars"]] for text in texts]) \
+            if text_votes(self.config) and texts is not None else None
+
+        def vote(head: str) -> np.ndarray:
+            model = self.text_model["heads"][head]
+            return model.predict_proba(tfidf)[:, [list(model.classes_).index(c) for c in self.classes(head)]]
+
+        return combine_heads(proba, self.config, self.classes, vote, texts)
 
     def predict_frame(self, frame: pd.DataFrame, texts: list[str] | None = None) -> list[dict[str, HeadPrediction]]:
         """Per document, the label, its calibrated probability and every label's probability, per head."""

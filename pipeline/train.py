@@ -39,7 +39,7 @@ from pipeline.clean import STAT_KEYS
 from pipeline.clean_corpus import read_manifest
 from pipeline.cues import FEATURE_NAMES as CUE_FEATURES
 from pipeline.labels import HEADS
-from pipeline.linear_heads import HEADS_FILE, blend, couple_not_applicable, export_heads, softmax
+from pipeline.linear_heads import HEADS_FILE, blend, couple_not_applicable, export_heads, softmax, text_votes
 from pipeline.model import PageClassifier, column_groups, feature_frame, fit_temperature, make_estimator
 from pipeline.page_features import FEATURE_NAMES as PAGE_FEATURES
 from pipeline.params import load_params
@@ -120,7 +120,7 @@ def selection_score(y_true, y_pred, gold_mask, languages, pairs=None) -> dict:
     out = {"val_macro_f1": round(all_f1, 4), "val_gold_macro_f1": round(gold_f1, 4),
            "val_gold_per_language": per_language}
     if pairs is not None and len(pairs):
-        consistency = float(np.mean(y_pred[pairs[:, 0]] == y_pred[pairs[:, 1]]))
+        consistency = translation_consistency(y_pred, pairs)
         out["val_translation_consistency"] = round(consistency, 4)
         out["selection_score"] = round((1 - CONSISTENCY_WEIGHT) * worst + CONSISTENCY_WEIGHT * consistency, 4)
     else:
@@ -134,6 +134,11 @@ def translation_pairs(table: pd.DataFrame, rows: np.ndarray) -> np.ndarray:
     position = {doc_id: i for i, doc_id in enumerate(sub["id"])}
     pairs = [(position[s], i) for i, s in enumerate(sub["source_id"]) if isinstance(s, str) and s in position]
     return np.array(pairs, dtype=int).reshape(-1, 2)
+
+
+def translation_consistency(pred: np.ndarray, pairs: np.ndarray) -> float:
+    """Share of (page, translation) ``pairs`` (:func:`translation_pairs`) given the same label in ``pred``."""
+    return float(np.mean(pred[pairs[:, 0]] == pred[pairs[:, 1]]))
 
 
 def with_page_dropout(X: pd.DataFrame, y, weights: np.ndarray):
@@ -259,18 +264,19 @@ def fit_final(head, best, table, X, p) -> object:
                       calibration_folds=p["calibration_folds"], seed=p["seed"])
 
 
-def fit_text_model(votes: dict[str, float], table, vectorizer, tfidf, p) -> dict | None:
+def fit_text_model(config: dict, table, vectorizer, tfidf, p) -> dict | None:
     """The text vote: the TF-IDF vectorizer the votes were chosen with (fitted on the train split) and, per head
-    with a vote, its logistic regression refitted on train+val (float32 weights)."""
-    if not any(votes.values()):
+    with a vote in ``config`` (:func:`pipeline.linear_heads.text_votes`), its logistic regression refitted on
+    train+val (float32 weights)."""
+    votes = text_votes(config)
+    if not votes:
         return None
     fit = table["split"].isin(["train", "val"]).to_numpy()
     heads = {}
-    for head, weight in votes.items():
-        if weight:
-            rows = fit & table[head].notna().to_numpy()
-            heads[head] = text_classifier(p["tfidf_C"], p["seed"]).fit(tfidf[rows], table[head][rows])
-            heads[head].coef_ = heads[head].coef_.astype(np.float32)
+    for head in votes:
+        rows = fit & table[head].notna().to_numpy()
+        heads[head] = text_classifier(p["tfidf_C"], p["seed"]).fit(tfidf[rows], table[head][rows])
+        heads[head].coef_ = heads[head].coef_.astype(np.float32)
     return {"vectorizer": vectorizer, "heads": heads}
 
 
@@ -317,7 +323,7 @@ def main(argv=None) -> int:
               "couple_not_applicable": bool(coupling["on"]["selection_score"] > coupling["off"]["selection_score"]),
               "text_vote": {head: selection[head]["best"]["text_vote"] for head in HEADS},
               "text_vote_temperature": {head: selection[head]["best"]["text_vote_temperature"] for head in HEADS}}
-    text_model = fit_text_model(config["text_vote"], table, vectorizer, tfidf, p)
+    text_model = fit_text_model(config, table, vectorizer, tfidf, p)
     classifier = PageClassifier(heads, config, text_model)
     classifier.save(p["out_dir"])
     export_heads(classifier, Path(p["out_dir"]) / HEADS_FILE)

@@ -309,7 +309,7 @@ def test_train_survives_a_class_with_a_single_document():
 def test_not_applicable_follows_non_health():
     import numpy as np
 
-    from pipeline.model import couple_not_applicable
+    from pipeline.linear_heads import couple_not_applicable
 
     evidence_classes, topic_classes = ["not_applicable", "rct", "unsupported"], ["non_health", "oncology"]
     evidence = np.array([[0.1, 0.6, 0.3], [0.7, 0.2, 0.1], [0.0, 0.5, 0.5]])
