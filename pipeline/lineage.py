@@ -819,6 +819,7 @@ def link_groups(pages: list[LinkedPage], linker: StudyLinker, progress: bool = F
     described = []
     for members in groups:
         members = sorted(members, key=lambda i: (role_rank(_label(pages[i], "source_type")["label"]), i))
+        summaries = {i: fingerprints[i].summary() for i in members}
         links = [{"a": pages[i].input, "b": pages[j].input, "score": round(scores[(min(i, j), max(i, j))], 3),
                   "shared": shared_evidence(fingerprints[i], fingerprints[j])}
                  for i, j in itertools.combinations(members, 2)
@@ -826,9 +827,9 @@ def link_groups(pages: list[LinkedPage], linker: StudyLinker, progress: bool = F
         described.append({
             "pages": [{"input": pages[i].input, "title": pages[i].title, "language": pages[i].language,
                        "source_type": _label(pages[i], "source_type"), "evidence_level": _label(pages[i], "evidence_level"),
-                       "strongest_claim": strongest_claim(pages[i].claims), "fingerprint": fingerprints[i].summary()}
+                       "strongest_claim": strongest_claim(pages[i].claims), "fingerprint": summaries[i]}
                       for i in members],
-            "study": _common(fingerprints[i] for i in members) if len(members) > 1 else {},
+            "study": _common(summaries.values()) if len(members) > 1 else {},
             "links": links,
         })
     described.sort(key=lambda g: -len(g["pages"]))
@@ -837,11 +838,14 @@ def link_groups(pages: list[LinkedPage], linker: StudyLinker, progress: bool = F
     return [{"group": g["group"], **{k: v for k, v in g.items() if k != "group"}} for g in described]
 
 
-def _common(fingerprints) -> dict:
-    """The fingerprint values that at least two pages of a group share."""
+def _common(summaries) -> dict:
+    """The fingerprint values (of :meth:`StudyFingerprint.summary`) that at least two pages of a group share; a
+    single value (the publication date, or None) counts as a list of one."""
     counts = defaultdict(lambda: defaultdict(int))
-    for fp in fingerprints:
-        for key, values in fp.summary().items():
+    for summary in summaries:
+        for key, values in summary.items():
+            if not isinstance(values, list):
+                values = [] if values is None else [values]
             for value in values:
                 counts[key][value] += 1
     return {key: sorted(v for v, n in values.items() if n > 1) for key, values in counts.items()

@@ -235,3 +235,14 @@ def test_cli_import_stays_light():
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
                          cwd=Path(__file__).resolve().parents[1])
     assert run.stdout.strip() == "[]"
+
+
+def test_study_summary_of_a_group_handles_pages_with_and_without_a_publication_date():
+    from pipeline.lineage import _common
+
+    undated = [fingerprint("Researchers enrolled 120 patients in trial NCT01234567.", "en").summary() for _ in range(2)]
+    assert undated[0]["published"] is None
+    common = _common(undated)
+    assert common["registry_ids"] == ["NCT01234567"] and "published" not in common
+    dated = [{**u, "published": "2021-05-14"} for u in undated]
+    assert _common(dated)["published"] == ["2021-05-14"]
