@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Callable, Iterator
 
 from pipeline import __version__
-from pipeline.errors import PROG, PagetagError, display_name, one_line, report_error
+from pipeline.errors import PROG, PagetagError, display_name, one_line, report_error, report_warning
 
 
 @dataclass(frozen=True)
@@ -126,7 +126,7 @@ def _run_clean(args: argparse.Namespace) -> int:
                              "stats": result.stats, "warnings": outcome.warnings})
                 continue
             for warning in outcome.warnings:
-                print(f"{PROG}: warning: {name}: {warning}", file=sys.stderr)
+                report_warning(outcome.input, warning)
             if index:
                 print()
             print(f"==> {name} <==  language: {result.language}  title: {result.title or '-'}  "
@@ -218,7 +218,7 @@ def _run_classify(args: argparse.Namespace) -> int:
                     report_error(outcome.input, outcome.error)
                 else:
                     for warning in outcome.warnings:
-                        print(f"{PROG}: warning: {display_name(outcome.input)}: {warning}", file=sys.stderr)
+                        report_warning(outcome.input, warning)
                     if not rows:
                         print(table_header())
                     rows += 1
@@ -324,12 +324,12 @@ def _run_link(args: argparse.Namespace) -> int:
         pages, errors = collect_pages(args.inputs, engine=engine, model_dir=args.model_dir, progress=progress)
     for source, message in errors:
         if args.json:
-            print(json.dumps({"input": source, "error": message}, ensure_ascii=False), flush=True)
+            _print_json({"input": source, "error": message})
         else:
             report_error(source, message)
     for index, group in enumerate(link_groups(pages, linker, progress=progress)):
         if args.json:
-            print(json.dumps(group, ensure_ascii=False), flush=True)
+            _print_json(group)
         else:
             print(("\n" if index else "") + "\n".join(group_lines(group)), flush=True)
     return 1 if errors else 0

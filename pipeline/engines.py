@@ -129,8 +129,6 @@ def run_engine(engine, sources: Iterable[str], window: int | None = None, *, lin
     must buffer to restore input order (:func:`in_input_order`). Standard input (``-``) is read here,
     within the deadline, and handed to the worker.
     """
-    from pipeline.fetch import read_stdin
-
     window = window or max(MIN_WINDOW, 4 * engine.capacity)
     sources = iter(sources)
     next_index = first_unfinished = 0
@@ -158,6 +156,8 @@ def run_engine(engine, sources: Iterable[str], window: int | None = None, *, lin
             job = Job(next_index, source)
             next_index += 1
             if source == "-":
+                from pipeline.fetch import read_stdin  # only then: the workers read everything else
+
                 try:
                     job = Job(job.index, source, read_stdin(timeout=engine.timeout, max_bytes=engine.max_bytes))
                 except InputError as exc:

@@ -34,3 +34,8 @@ def display_name(name: str) -> str:
 def report_error(input_name: str, message: str) -> None:
     """Print ``pagetag: error: <input>: <reason>`` on stderr."""
     print(f"{PROG}: error: {display_name(input_name)}: {display_name(message)}", file=sys.stderr)
+
+
+def report_warning(input_name: str, message: str) -> None:
+    """Print ``pagetag: warning: <input>: <warning>`` on stderr."""
+    print(f"{PROG}: warning: {display_name(input_name)}: {message}", file=sys.stderr)
