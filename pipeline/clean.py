@@ -80,11 +80,11 @@ LABEL_MAX_WORDS = 6
 SNIPPET_MAX_WORDS = 60
 SHORT_PARAGRAPH_WORDS = 8
 MIN_MAIN_TEXT_WORDS = 5
+"""Fewer words extracted from a page means only menus or buttons were found."""
 _UNSPACED_CHAR = re.compile(r"[\u0e00-\u0e7f\u0e80-\u0eff\u1000-\u109f\u1780-\u17ff\u3040-\u30ff\u3400-\u4dbf"
                             r"\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
 """Letters of scripts written without spaces between words (Thai, Lao, Burmese, Khmer, kana, CJK, Hangul)."""
 UNSPACED_CHARS_PER_WORD = 2
-"""Fewer words extracted from a page means only menus or buttons were found."""
 MIN_DUPLICATE_WORDS = 25
 MIN_DUPLICATE_SENTENCE_CHARS = 100
 FLAT_PARAGRAPH_CHARS = 1000
@@ -412,16 +412,15 @@ _ADVERTISEMENT_LINES = {
     "advertisement - scroll to continue", "supported by", "- advertisement -",
 }
 _REFERENCES_HEADING = re.compile(
-    r"^\W{0,3}(?:references?|bibliography|sources?|literature|further reading|references|bibliographie|"
+    r"^\W{0,3}(?:references?|bibliography|sources?|literature|further reading|bibliographie|"
     r"literatur|quellen|quellenangaben|einzelnachweise|referencias|bibliografia|fuentes|riferimenti)"
     r"\W{0,3}$",
 )
-_REFERENCE_LIKE = re.compile(
-    r"\bet al\b|\bdoi\b|\bpmid\b|https?://|\b(?:19|20)\d\d\b[;:.,)]|\(\s*(?:19|20)\d\d\s*\)|\b\d+\s*\(\d+\)\s*:\s*\d+",
-    re.IGNORECASE,
-)
+_CITATION_PATTERN = r"\bet al\b|\bdoi\b|\bpmid\b|https?://|\(\s*(?:19|20)\d\d\s*\)|\b\d+\s*\(\d+\)\s*:\s*\d+"
+_CITATION = re.compile(_CITATION_PATTERN, re.IGNORECASE)
+_REFERENCE_LIKE = re.compile(_CITATION_PATTERN + r"|\b(?:19|20)\d\d\b[;:.,)]", re.IGNORECASE)
+"""A reference-list line: a citation, or a year followed by punctuation ("Smith J (2020)." / "2019;12:34")."""
 _CATEGORY_LINE = re.compile(r"^[^\W\d_a-zà-ÿ][^\W\d_]{2,24}$")
-_CITATION = re.compile(r"\bet al\b|\bdoi\b|\bpmid\b|https?://|\(\s*(?:19|20)\d\d\s*\)|\b\d+\s*\(\d+\)\s*:\s*\d+", re.I)
 _CONTACT_OR_NUMBER = re.compile(r"@|\d[\d ()./-]{6,}\d")
 _BULLET = re.compile(r"^(?:[-•*·▪►>»]|\d{1,2}[.)])\s+")
 _SENTENCE_SPLIT = re.compile(r"(?<=[.!?…])\s+(?=[\"«“(]?[A-ZÀ-ÖØ-Þ0-9])")

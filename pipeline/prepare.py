@@ -165,8 +165,8 @@ def load_html_pages(html_dir: Path, gold: dict) -> list[dict]:
         raw = gzip.decompress(path.read_bytes())
         key = label["file"].removesuffix(".html") if label["bench"] == "scrapinghub" else label["file"]
         lang = languages.get(label["bench"], {}).get(key, {}).get("lang_guess", "und")
-        rows.append({"id": doc_id, "origin": "html_bench", "lang": lang, "text": "",
-                     "sha1": hashlib.sha1(raw).hexdigest(), "norm_sha1": hashlib.sha1(raw).hexdigest(),
+        sha1 = hashlib.sha1(raw).hexdigest()
+        rows.append({"id": doc_id, "origin": "html_bench", "lang": lang, "text": "", "sha1": sha1, "norm_sha1": sha1,
                      "n_chars": len(raw), "replacement_ratio": 0.0, "url": label["url"], "html": True,
                      **{f"weak_{h}": None for h in HEADS}})
     return rows
