@@ -197,7 +197,7 @@ def table_row(outcome: PageOutcome) -> str:
     """One classified outcome as a table line: input, language and each head's label with its score."""
     (_, input_width), (_, lang_width), *label_columns = _COLUMNS
     labels = outcome.prediction["labels"]
-    cells = [_shorten(display_name(outcome.input), input_width - 2, keep_end=True).ljust(input_width),
+    cells = [shorten(display_name(outcome.input), input_width - 2, keep_end=True).ljust(input_width),
              outcome.page.language.ljust(lang_width)]
     cells += [f"{labels[head]['label']} {labels[head]['score']:.2f}".ljust(width)
               for head, (_, width) in zip(HEADS, label_columns)]
@@ -209,21 +209,21 @@ def explanation_lines(outcome: PageOutcome, width: int = 110) -> list[str]:
     page, prediction = outcome.page, outcome.prediction
     lines = [f"    title: {page.title or '-'}",
              f"    evidence cues: {', '.join(prediction['evidence_cues']) or 'none'}"]
-    lines += [_shorten(line, width) for line in claim_lines(prediction)]
+    lines += [shorten(line, width) for line in claim_lines(prediction)]
     lines.append(f"    removed boilerplate: {len(page.removed)}")
-    lines += [_shorten(f"      [{item.reason}] {item.text}", width) for item in page.removed]
+    lines += [shorten(f"      [{item.reason}] {item.text}", width) for item in page.removed]
     explanation = outcome.explanation or {}
     for head in HEADS:
         lines.append(f"    why {head} = {prediction['labels'][head]['label']}:")
         if head == "source_type":
-            lines += [_shorten(f"      page: {item['meaning']} (+{item['weight']:.2f})", width)
+            lines += [shorten(f"      page: {item['meaning']} (+{item['weight']:.2f})", width)
                       for item in explanation.get("page_evidence", [])]
-        lines += [_shorten(f"      {item['score']:.2f}  {item['text']}", width)
+        lines += [shorten(f"      {item['score']:.2f}  {item['text']}", width)
                   for item in explanation.get("sentences", {}).get(head, [])]
     return lines
 
 
-def _shorten(text: str, width: int, keep_end: bool = False) -> str:
+def shorten(text: str, width: int, keep_end: bool = False) -> str:
     """``text`` cut to ``width`` characters with an ellipsis; ``keep_end`` keeps the end, from a ``/`` if any."""
     if len(text) <= width:
         return text

@@ -37,7 +37,6 @@ MAX_KEY_PAGES = 50
 """A fingerprint key found on more pages than this (a common number, a big journal) proposes no pairs."""
 
 ROLE_ORDER = ("scientific", "press_release", "news", "blog", "seo_content", "commercial")
-CLAIM_STRENGTHS = ("direct_causal", "conditional_causal", "correlational", "no_relationship")
 
 # --- vocabulary ------------------------------------------------------------------------------
 
@@ -512,13 +511,14 @@ def pair_features(a: StudyFingerprint, b: StudyFingerprint, cosine: float, cosin
     shared_numbers = sum(min(a.numbers[x], b.numbers[x]) for x in a.numbers.keys() & b.numbers.keys())
     gap = _date_gap(a, b)
     sample_match = _sample_match(a.sample_sizes, b.sample_sizes)
+    registry_match, journal_match = bool(a.registry_ids & b.registry_ids), bool(journals_match(a.journals, b.journals))
     values = {
         "cosine": cosine + (cosine_offset if a.language != b.language else 0.0),
-        "registry_match": float(bool(a.registry_ids & b.registry_ids)),
-        "registry_conflict": float(bool(a.registry_ids and b.registry_ids and not a.registry_ids & b.registry_ids)),
+        "registry_match": float(registry_match),
+        "registry_conflict": float(bool(a.registry_ids and b.registry_ids) and not registry_match),
         "doi_match": float(bool(a.dois & b.dois)),
-        "journal_match": float(journals_match(a.journals, b.journals)),
-        "journal_conflict": float(bool(a.journals and b.journals and not journals_match(a.journals, b.journals))),
+        "journal_match": float(journal_match),
+        "journal_conflict": float(bool(a.journals and b.journals) and not journal_match),
         "meeting_match": float(bool(a.meetings & b.meetings)),
         "date_close": float(gap is not None and gap <= CLOSE_DAYS),
         "date_far": float(bool(a.published and b.published) and gap > FAR_DAYS),
@@ -684,11 +684,14 @@ def role_rank(source_type: str | None) -> int:
 
 
 def strongest_claim(claims) -> dict | None:
-    """The strongest of a page's ``claims`` (direct causal > conditional causal > correlational > none), best score first."""
-    ranked = [c for c in claims or [] if isinstance(c, dict) and c.get("strength") in CLAIM_STRENGTHS]
+    """The strongest of a page's ``claims`` (direct causal > conditional causal > correlational, best score
+    first); a sentence of no relation is not a claim."""
+    from pipeline.claims import STRENGTHS  # weakest first
+
+    ranked = [c for c in claims or [] if isinstance(c, dict) and c.get("strength") in STRENGTHS[1:]]
     if not ranked:
         return None
-    return min(ranked, key=lambda c: (CLAIM_STRENGTHS.index(c["strength"]), -float(c.get("score") or 0.0)))
+    return max(ranked, key=lambda c: (STRENGTHS.index(c["strength"]), float(c.get("score") or 0.0)))
 
 
 # --- `pagetag link`: read, classify, group, print --------------------------------------------
@@ -854,23 +857,20 @@ def _common(summaries) -> dict:
 
 def group_lines(group: dict, width: int = 110) -> list[str]:
     """A group as readable lines: a header with what identifies the study, then one line per page in role order."""
+    from pipeline.classify import shorten
     study = group["study"]
     facts = [*study.get("registry_ids", []), *study.get("journals", []), *study.get("meetings", []),
              *(f"n={n}" for n in study.get("sample_sizes", [])), *study.get("dates", [])[:1],
              *study.get("researchers", [])[:3]]
     size = len(group["pages"])
     header = f"group {group['group']} · " + (f"{size} pages" if size > 1 else "1 page, linked to no other input")
-    lines = [_cut(header + (" · " + " · ".join(map(str, facts)) if facts else ""), width)]
+    lines = [shorten(header + (" · " + " · ".join(map(str, facts)) if facts else ""), width)]
     for page in group["pages"]:
         source, evidence = page["source_type"], page["evidence_level"]
         role = f"{source['label'] or '?'} {source['score']:.2f}" if source["score"] is not None else source["label"] or "?"
         level = f"{evidence['label'] or '?'} {evidence['score']:.2f}" if evidence["score"] is not None else evidence["label"] or "?"
-        lines.append(_cut(f"  {role:<20} {level:<24} {page['language']:<4} {page['input']}", width))
+        lines.append(shorten(f"  {role:<20} {level:<24} {page['language']:<4} {page['input']}", width))
         claim = page["strongest_claim"]
         if claim:
-            lines.append(_cut(f"      strongest claim ({claim['strength']}): {claim.get('sentence', '')}", width))
+            lines.append(shorten(f"      strongest claim ({claim['strength']}): {claim.get('sentence', '')}", width))
     return lines
-
-
-def _cut(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: width - 1] + "…"
