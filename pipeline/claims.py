@@ -303,8 +303,7 @@ PHRASES = {
              r"|\b(?:menschen?|m[äa]nner|frauen|personen|patient(?:en|innen)?|erwachsene\w*|kinder\w*|betroffene\w*"
              r"|probanden|teilnehmer\w*"
              r"|sie|ihr\w*)\b|\b(?:humanos|personas|pacientes|pazienti|persone|umani)\b",
-    "diagnostic": r"\b(?:detect|diagnos|identif|screen|predict|d[ée]tect|d[ée]pist|diagnost|identifi|pr[ée]di|erkenn"
-                  r"|nachweis|vorhersag|detect|rilev)\w*",
+    "diagnostic": r"\b(?:diagnos|identif|screen|d[ée]tect|d[ée]pist|pr[ée]di|erkenn|nachweis|vorhersag|rilev)\w*",
     "definition": r"\b(?:is|are|est|sont|ist|sind|es|son|è|sono) (?:a|an|une?|ein\w*|una?|uno)\b[^,.;]{0,80}"
                   r"\b(?:that|which|qui|der|die|das|que|che)\b|,\s*(?:which|qui|der|die|das|que|che)\s+\w+",
     "distanced": r"\?|\bclaim(?:s|ed)?\b|\blooking forward\b|\bhop(?:e|es|ed|ing) (?:to|that)\b|\baim(?:s|ed)? to\b"
